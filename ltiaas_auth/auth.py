@@ -1,0 +1,59 @@
+"""``LtiaasAuth``: one small auth hook for requests and httpx that adds the current credential's header.
+
+Both clients accept a plain callable as ``auth=``: requests calls it with a ``PreparedRequest``, httpx (sync
+and async) with an ``httpx.Request``; both have ``.url`` and ``.headers``. The hook pins the LTIAAS origin,
+so the API key cannot be sent anywhere else, and it puts the credential in ``Authorization``, which both
+clients strip on a redirect to another origin.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from .config import origin_of
+from .context import current_credential
+from .errors import ForeignOriginError
+
+if TYPE_CHECKING:
+    from collections.abc import MutableMapping
+
+    from .config import LtiaasConfig
+
+__all__ = ["LtiaasAuth"]
+
+
+class _Request(Protocol):
+    @property
+    def url(self) -> object: ...
+    @property
+    def headers(self) -> MutableMapping[str, str]: ...
+
+
+R = TypeVar("R", bound=_Request)
+
+
+class LtiaasAuth:
+    """``auth=LtiaasAuth(config)`` for requests and httpx.
+
+    With ``config``, requests may only go to its origin, and only a current credential made under an
+    equal config is sent. With no config, the current credential's own config decides. A request to any
+    other origin raises ``ForeignOriginError`` before anything is sent.
+    """
+
+    __slots__ = ("config",)
+
+    def __init__(self, config: LtiaasConfig | None = None) -> None:
+        self.config = config
+
+    def __repr__(self) -> str:
+        return f"LtiaasAuth(config={self.config!r})"
+
+    def __call__(self, request: R) -> R:
+        credential = current_credential()
+        config = self.config or credential.config
+        if credential.config.origin != config.origin or origin_of(str(request.url)) != config.origin:
+            raise ForeignOriginError(
+                f"Refused to send LTIAAS credentials anywhere but {config.base_url}."
+            )
+        request.headers["Authorization"] = credential.authorization
+        return request

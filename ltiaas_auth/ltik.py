@@ -1,0 +1,149 @@
+"""Reading an ltik: its claims, unverified, as a hint of when it expires.
+
+LTIAAS signs ltiks with its own secret, so a tool can never verify one; it reads the claims only to refuse
+an expired token before making a network call. LTIAAS stays the authority on everything else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+import jwt
+
+from ._syntax import MAX_LTIK_SIZE, is_compact_jws
+from .errors import ExpiredLtik, InvalidLtik
+
+__all__ = ["MAX_LTIK_SIZE", "Ltik", "parse_ltik"]
+
+Now = float | datetime | None
+
+# Every check PyJWT could make is named and turned off: the signature cannot be verified here, and the
+# time claims are checked below, with our own leeway and clock.
+_UNVERIFIED: Any = {
+    "verify_signature": False,
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "verify_aud": False,
+    "verify_iss": False,
+    "verify_sub": False,
+    "verify_jti": False,
+    "require": [],
+}
+
+
+class Ltik:
+    """A parsed ltik. ``raw`` is the token itself; ``repr``/``str`` show only its ``fingerprint``."""
+
+    __slots__ = ("_expires", "claims", "digest", "expires_at", "fingerprint", "issued_at", "raw")
+
+    raw: str
+    claims: Mapping[str, Any]
+    issued_at: datetime | None
+    expires_at: datetime | None
+    digest: str
+    fingerprint: str
+
+    def __init__(self, raw: str, claims: Mapping[str, Any], *, max_age: float = 86400) -> None:
+        iat = _timestamp(claims, "iat")
+        exp = _timestamp(claims, "exp")
+        expires = exp if exp is not None else (iat + max_age if iat is not None else None)
+        self.raw = raw
+        self.claims = MappingProxyType(dict(claims))
+        self.issued_at = _to_datetime(iat)
+        self.expires_at = _to_datetime(expires)
+        self._expires = expires
+        #: SHA-256 of the token: a cache key that is not the token.
+        self.digest = hashlib.sha256(raw.encode("ascii")).hexdigest()
+        #: A short, stable name for log lines.
+        self.fingerprint = self.digest[:12]
+
+    def expired(self, now: Now = None, *, leeway: float = 0) -> bool:
+        """Whether the ltik is past its expiry (``exp``, else ``iat`` + max age); never when unknown."""
+        return self._expires is not None and _posix(now) > self._expires + leeway
+
+    def seconds_left(self, now: Now = None) -> float | None:
+        """Seconds until expiry (negative once past), or None when the expiry is unknown."""
+        return None if self._expires is None else self._expires - _posix(now)
+
+    def __repr__(self) -> str:
+        expires = self.expires_at.isoformat() if self.expires_at else None
+        return f"Ltik(fingerprint={self.fingerprint!r}, expires_at={expires!r})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ltik) and other.raw == self.raw
+
+    def __hash__(self) -> int:
+        return hash(self.raw)
+
+
+def parse_ltik(
+    token: str | Ltik,
+    *,
+    now: Now = None,
+    max_age: float = 86400,
+    leeway: float = 0,
+    check_expiry: bool = True,
+) -> Ltik:
+    """Parse ``token`` and, unless ``check_expiry`` is false, refuse it when expired.
+
+    Raises ``InvalidLtik`` for anything that is not a compact JWS of at most ``MAX_LTIK_SIZE`` characters
+    with a JSON object payload, and ``ExpiredLtik`` when ``now > expiry + leeway``.
+    """
+    ltik = token if isinstance(token, Ltik) else _parse(token, max_age)
+    if check_expiry and ltik.expired(now, leeway=leeway):
+        raise ExpiredLtik()
+    return ltik
+
+
+def _parse(token: object, max_age: float) -> Ltik:
+    if not isinstance(token, str):
+        raise InvalidLtik("An ltik must be a string.")
+    # The size cap comes first, so an oversized token is never decoded.
+    if len(token) > MAX_LTIK_SIZE:
+        raise InvalidLtik(f"The ltik is larger than {MAX_LTIK_SIZE} characters.")
+    if not is_compact_jws(token):
+        raise InvalidLtik("The ltik is not a compact JWS (three base64url parts).")
+    try:
+        claims = jwt.decode(token, options=_UNVERIFIED)
+        return Ltik(token, claims, max_age=max_age)
+    except InvalidLtik:
+        raise
+    except Exception:  # every failure, of any kind, is an invalid ltik (PyJWT, JSON, recursion, overflow)
+        raise InvalidLtik("The ltik could not be decoded.") from None
+
+
+def _timestamp(claims: Mapping[str, Any], name: str) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidLtik(f"The ltik's {name!r} claim is not a number.")
+    return float(value)
+
+
+def _to_datetime(timestamp: float | None) -> datetime | None:
+    if timestamp is None:
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidLtik("The ltik's time claims are out of range.") from None
+
+
+def _posix(now: Now) -> float:
+    if now is None:
+        return time.time()
+    if isinstance(now, datetime):
+        if now.tzinfo is None:
+            raise ValueError("now must be an aware datetime.")
+        return now.timestamp()
+    return float(now)
