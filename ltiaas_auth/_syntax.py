@@ -18,8 +18,4 @@ def is_token68(value: object) -> bool:
 
 
 def is_compact_jws(value: object) -> bool:
-    return (
-        isinstance(value, str)
-        and len(value) <= MAX_LTIK_SIZE
-        and COMPACT_JWS.fullmatch(value) is not None
-    )
+    return isinstance(value, str) and len(value) <= MAX_LTIK_SIZE and COMPACT_JWS.fullmatch(value) is not None

@@ -60,41 +60,55 @@ class LtiaasAuthError(Exception):
 
 
 class MissingLtik(LtiaasAuthError):
+    """A request that needs an ltik carries none."""
+
     code = "MISSING_LTIK"
     status = 401
     default_description = "This request carries no ltik; open the tool again from your course."
 
 
 class InvalidLtik(LtiaasAuthError):
+    """The ltik is malformed, oversized, or was refused by LTIAAS."""
+
     code = "INVALID_LTIK"
     status = 401
     default_description = "The ltik is malformed or was refused."
 
 
 class ExpiredLtik(InvalidLtik):
+    """The ltik is past its expiry (``exp``, else ``iat`` + max age), checked locally."""
+
     code = "LTIK_EXPIRED"
     default_description = "The ltik has expired; open the tool again from your course."
 
 
 class AmbiguousLtik(LtiaasAuthError):
+    """One request carries two different ltiks; neither is trusted."""
+
     code = "AMBIGUOUS_LTIK"
     status = 400
     default_description = "The request carries two different ltiks."
 
 
 class NoLaunchContext(LtiaasAuthError):
+    """No current credential of the needed kind (outside the middleware or a ``*_context()``)."""
+
     code = "NO_LAUNCH_CONTEXT"
     status = 500
     default_description = "There is no current LTIAAS credential of the needed kind."
 
 
 class InvalidCredential(LtiaasAuthError, ValueError):
+    """A key or token has characters outside its alphabet, so no header could be injected."""
+
     code = "INVALID_CREDENTIAL"
     status = 500
     default_description = "A key or token contains characters outside its allowed alphabet."
 
 
 class ForeignOriginError(LtiaasAuthError):
+    """An outbound request with LTIAAS credentials to an origin other than the configured one."""
+
     code = "FOREIGN_ORIGIN"
     status = 500
     default_description = "Refused to send LTIAAS credentials to an origin other than the configured one."
