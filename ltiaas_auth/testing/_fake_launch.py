@@ -1,0 +1,234 @@
+"""What one launch looks like on the wire: the ltik's claims, LTIAAS's idtoken and the LMS's raw token.
+
+Everything here is a pure function of a :class:`LaunchSpec`, so the shapes can be read (and checked against
+``reference/ltiaas-api.md``) in one place.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+PLATFORM_URL = "https://lms.example.edu"
+CLIENT_ID = "fake-ltiaas-client"
+DEPLOYMENT_ID = "1"
+PLATFORM_NAME = "Example LMS"
+TOOL_URL = "https://tool.example.com/launch"
+DEEP_LINKING_RETURN_URL = f"{PLATFORM_URL}/mod/lti/contentitem_return.php"
+
+SERVICES = ("outcomes", "deepLinking", "assignmentAndGrades", "namesAndRoles")
+LTI_VERSIONS = ("1.3.0", "1.2.0")
+RAW_ID_TOKEN_LIFETIME = 3600
+
+_ROLE_VOCABULARY = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+_LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+_AGS_SCOPES = [
+    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/score",
+]
+_COURSE_TYPE = ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"]
+_ACCEPT_TYPES = ["ltiResourceLink", "link", "file", "html", "image"]
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """The inputs of :meth:`FakeLtiaas.launch`, validated."""
+
+    user_id: str
+    name: str | None
+    email: str | None
+    roles: tuple[str, ...]
+    context_id: str
+    context_title: str
+    resource_link_id: str
+    services: frozenset[str]
+    issued_at: int
+    lti_version: str
+    platform_id: str
+
+    @property
+    def legacy(self) -> bool:
+        return self.lti_version == "1.2.0"
+
+
+def role_uri(role: str) -> str:
+    """A context role as LTI 1.3 sends it: short names (``Learner``) expand to the membership vocabulary."""
+    return role if ":" in role else _ROLE_VOCABULARY + role
+
+
+def short_role(role: str) -> str:
+    return role.rpartition("#")[2]
+
+
+def memberships_url(context_id: str) -> str:
+    return f"{PLATFORM_URL}/api/lti/courses/{quote(context_id, safe='')}/names_and_roles"
+
+
+def lineitems_url(context_id: str) -> str:
+    return f"{PLATFORM_URL}/api/lti/courses/{quote(context_id, safe='')}/line_items"
+
+
+def ltik_claims(spec: LaunchSpec, lifetime: int, state: str) -> dict[str, Any]:
+    """ltijs's claims plus `exp`; `s` (the launch state) makes every ltik unique."""
+    platform_code = "lti" + base64.b64encode(f"{PLATFORM_URL}{CLIENT_ID}".encode()).decode()
+    context = quote(f"{PLATFORM_URL}{DEPLOYMENT_ID}{spec.context_id}_{spec.resource_link_id}", safe="")
+    return {
+        "platformUrl": PLATFORM_URL,
+        "clientId": CLIENT_ID,
+        "deploymentId": DEPLOYMENT_ID,
+        "platformCode": platform_code,
+        "contextId": context,
+        "user": spec.user_id,
+        "s": state,
+        "iat": spec.issued_at,
+        "exp": spec.issued_at + lifetime,
+    }
+
+
+def member(spec: LaunchSpec) -> dict[str, Any]:
+    """The NRPS membership entry of the launching user."""
+    entry: dict[str, Any] = {"status": "Active", "userId": spec.user_id, **_names(spec)}
+    entry["roles"] = [role_uri(role) for role in spec.roles]
+    return entry
+
+
+def idtoken(spec: LaunchSpec, service_key: str | None) -> dict[str, Any]:
+    """The idtoken LTIAAS serves at ``GET /api/idtoken``."""
+    user: dict[str, Any] = {"id": spec.user_id, "roles": [role_uri(role) for role in spec.roles]}
+    user.update(_names(spec))
+    return {
+        "ltiVersion": spec.lti_version,
+        "user": user,
+        "platform": {
+            "id": spec.platform_id,
+            "url": PLATFORM_URL,
+            "clientId": CLIENT_ID,
+            "deploymentId": DEPLOYMENT_ID,
+            "name": PLATFORM_NAME,
+            "productFamilyCode": "moodle",
+            "version": "4.3",
+        },
+        "launch": {
+            "type": "basic-lti-launch-request" if spec.legacy else "LtiResourceLinkRequest",
+            "target": TOOL_URL,
+            "context": {"id": spec.context_id, "title": spec.context_title, "type": _COURSE_TYPE},
+            "resourceLink": {"id": spec.resource_link_id, "title": "Activity"},
+            "presentation": {"documentTarget": "iframe", "locale": "en"},
+            "custom": {},
+        },
+        "services": _services(spec, service_key),
+    }
+
+
+def raw_idtoken(spec: LaunchSpec) -> dict[str, Any]:
+    """The LMS's own launch claims (``GET /api/idtoken?raw=true``)."""
+    return _raw_lti12(spec) if spec.legacy else _raw_lti13(spec)
+
+
+def _names(spec: LaunchSpec) -> dict[str, str]:
+    names: dict[str, str] = {}
+    if spec.name:
+        given, family = _split_name(spec.name)
+        names.update(name=spec.name, givenName=given, familyName=family)
+    if spec.email:
+        names["email"] = spec.email
+    return names
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    given, _, family = name.partition(" ")
+    return given, family or given
+
+
+def _services(spec: LaunchSpec, service_key: str | None) -> dict[str, Any]:
+    services: dict[str, Any] = {name: {"available": name in spec.services} for name in SERVICES}
+    if "deepLinking" in spec.services:
+        services["deepLinking"].update(acceptTypes=_ACCEPT_TYPES, acceptMultiple=True)
+    if "assignmentAndGrades" in spec.services:
+        services["assignmentAndGrades"]["scopes"] = _AGS_SCOPES
+    if service_key is not None:
+        services["serviceKey"] = service_key
+    return services
+
+
+def _raw_lti13(spec: LaunchSpec) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "iss": PLATFORM_URL,
+        "sub": spec.user_id,
+        "aud": CLIENT_ID,
+        "azp": CLIENT_ID,
+        "iat": spec.issued_at,
+        "exp": spec.issued_at + RAW_ID_TOKEN_LIFETIME,
+        "nonce": f"nonce-{spec.resource_link_id}-{spec.issued_at}",
+        _LTI + "message_type": "LtiResourceLinkRequest",
+        _LTI + "version": "1.3.0",
+        _LTI + "deployment_id": DEPLOYMENT_ID,
+        _LTI + "target_link_uri": TOOL_URL,
+        _LTI + "roles": [role_uri(role) for role in spec.roles],
+        _LTI + "context": {"id": spec.context_id, "title": spec.context_title, "type": _COURSE_TYPE},
+        _LTI + "resource_link": {"id": spec.resource_link_id, "title": "Activity"},
+        _LTI + "custom": {},
+        "ltiVersion": "1.3.0",
+    }
+    if spec.name:
+        given, family = _split_name(spec.name)
+        raw.update(name=spec.name, given_name=given, family_name=family)
+    if spec.email:
+        raw["email"] = spec.email
+    if "assignmentAndGrades" in spec.services:
+        raw["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"] = {
+            "scope": _AGS_SCOPES,
+            "lineitems": lineitems_url(spec.context_id),
+        }
+    if "namesAndRoles" in spec.services:
+        raw["https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"] = {
+            "context_memberships_url": memberships_url(spec.context_id),
+            "service_versions": ["2.0"],
+        }
+    return raw
+
+
+def _raw_lti12(spec: LaunchSpec) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "lti_message_type": "basic-lti-launch-request",
+        "lti_version": "LTI-1p0",
+        "resource_link_id": spec.resource_link_id,
+        "resource_link_title": "Activity",
+        "user_id": spec.user_id,
+        "roles": ",".join(short_role(role) for role in spec.roles),
+        "context_id": spec.context_id,
+        "context_title": spec.context_title,
+        "oauth_consumer_key": CLIENT_ID,
+        "oauth_version": "1.0",
+        "oauth_signature_method": "HMAC-SHA1",
+        "oauth_timestamp": str(spec.issued_at),
+        "oauth_nonce": f"nonce-{spec.resource_link_id}-{spec.issued_at}",
+        "ltiVersion": "1.2.0",
+    }
+    if spec.name:
+        given, family = _split_name(spec.name)
+        raw.update(lis_person_name_full=spec.name, lis_person_name_given=given, lis_person_name_family=family)
+    if spec.email:
+        raw["lis_person_contact_email_primary"] = spec.email
+    return raw
+
+
+def deep_linking_claims(items: list[dict[str, Any]], options: dict[str, str], now: int) -> dict[str, Any]:
+    """The LtiDeepLinkingResponse LTIAAS signs and the tool posts back to the LMS."""
+    claims: dict[str, Any] = {
+        "iss": CLIENT_ID,
+        "aud": PLATFORM_URL,
+        "iat": now,
+        "exp": now + 60,
+        _LTI + "message_type": "LtiDeepLinkingResponse",
+        _LTI + "version": "1.3.0",
+        _LTI + "deployment_id": DEPLOYMENT_ID,
+        "https://purl.imsglobal.org/spec/lti-dl/claim/content_items": items,
+    }
+    wire_names = {"message": "msg", "log": "log", "errMessage": "errormsg", "errLog": "errorlog"}
+    for name, value in options.items():
+        claims[f"https://purl.imsglobal.org/spec/lti-dl/claim/{wire_names[name]}"] = value
+    return claims
