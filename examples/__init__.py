@@ -1,0 +1,1 @@
+"""Runnable examples: one small app per framework, each wrapped in the ltiaas_auth middleware."""
