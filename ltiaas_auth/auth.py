@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from .config import LtiaasConfig
 
-__all__ = ["LtiaasAuth"]
+__all__ = ["LtiaasAuth", "authorization_for"]
 
 
 class _Request(Protocol):
@@ -49,11 +49,19 @@ class LtiaasAuth:
         return f"LtiaasAuth(config={self.config!r})"
 
     def __call__(self, request: R) -> R:
-        credential = current_credential()
-        config = self.config or credential.config
-        if credential.config.origin != config.origin or origin_of(str(request.url)) != config.origin:
-            raise ForeignOriginError(
-                f"Refused to send LTIAAS credentials anywhere but {config.base_url}."
-            )
-        request.headers["Authorization"] = credential.authorization
+        request.headers["Authorization"] = authorization_for(str(request.url), self.config)
         return request
+
+
+def authorization_for(url: str, config: LtiaasConfig | None = None) -> str:
+    """The current credential's ``Authorization`` value for a request to ``url``.
+
+    The one origin check every client adapter shares: with ``config``, ``url`` must be on its origin and
+    the current credential must belong to that origin; with none, the credential's own config decides.
+    Anything else raises ``ForeignOriginError``, so the caller sends nothing.
+    """
+    credential = current_credential()
+    config = config or credential.config
+    if credential.config.origin != config.origin or origin_of(url) != config.origin:
+        raise ForeignOriginError(f"Refused to send LTIAAS credentials anywhere but {config.base_url}.")
+    return credential.authorization

@@ -1,0 +1,366 @@
+"""Redaction: no ltik or key survives a log record; the documented gunicorn and uvicorn setups mask them."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import jwt
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from ltiaas_auth import LtiaasConfig, RedactingFilter, redact_url
+from ltiaas_auth._syntax import TOKEN68
+from ltiaas_auth.testing import FakeLtiaas
+
+EXAMPLES = Path(__file__).parent.parent / "docs" / "examples"
+
+JWT_SECRET = "s" * 32
+LTIK = jwt.encode({"iat": 1_700_000_000, "s": "a" * 40}, JWT_SECRET, algorithm="HS256")
+API_KEY = "api-KEY_0123456789abcdef"
+SERVICE_KEY = "svc-0123456789abcdefghij"
+
+
+# --- the text rules
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(f"GET /launch?ltik={LTIK}&page=2", "GET /launch?ltik=***&page=2", id="ltik-query"),
+        pytest.param("ltik=not-even-a-jwt done", "ltik=*** done", id="any-ltik-value"),
+        pytest.param("ltik=%s and ltik=%(ltik)s", "ltik=%s and ltik=%(ltik)s", id="placeholders-kept"),
+        pytest.param(f"loaded {LTIK}.", "loaded ***.", id="bare-jws"),
+        pytest.param(f"x{LTIK}y", "x***", id="jws-glued-to-text"),
+        pytest.param(f"LTIK-AUTH-V2 {API_KEY}:{LTIK}", "LTIK-AUTH-V2 ***", id="launch-scheme"),
+        pytest.param(f"'SERVICE-AUTH-V1 {API_KEY}:{SERVICE_KEY}'", "'SERVICE-AUTH-V1 ***'", id="service"),
+        pytest.param(
+            f"{{'Authorization': 'Bearer {API_KEY}'}}",
+            "{'Authorization': 'Bearer ***'}",
+            id="bearer-in-a-dict",
+        ),
+        pytest.param("authorization: bearer abc", "authorization: bearer ***", id="case-insensitive"),
+        pytest.param("LTIK-AUTH-V2 Bearer abc", "LTIK-AUTH-V2 *** ***", id="scheme-after-scheme"),
+        pytest.param("ltik=Bearer abc", "ltik=*** ***", id="scheme-after-ltik"),
+        pytest.param(
+            f"LTIK-AUTH-V1 Token={LTIK}, Additional=Bearer {API_KEY}",
+            "LTIK-AUTH-V1 ***, Additional=Bearer ***",
+            id="legacy-scheme",
+        ),
+        pytest.param(f"key {API_KEY} and {SERVICE_KEY}!", "key *** and ***!", id="explicit-secrets"),
+        pytest.param("key api-KEY%5F0123 ok", "key api-KEY%5F0123 ok", id="other-text-kept"),
+        pytest.param(
+            "ltiaas_auth.clients.httpx 3.14.5 at https://your.ltiaas.com/api/idtoken eye.eyebrow.x",
+            "ltiaas_auth.clients.httpx 3.14.5 at https://your.ltiaas.com/api/idtoken eye.eyebrow.x",
+            id="no-false-positives",
+        ),
+    ],
+)
+def test_redact(text: str, expected: str) -> None:
+    assert RedactingFilter(secrets=[API_KEY, SERVICE_KEY]).redact(text) == expected
+
+
+def test_a_config_gives_its_api_key_also_percent_encoded() -> None:
+    config = LtiaasConfig("a+b/c==", "https://x.ltiaas.com")
+    assert RedactingFilter(config).redact("key=a+b/c== url=?k=a%2Bb%2Fc%3D%3D") == "key=*** url=?k=***"
+
+
+def test_from_env_adds_the_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LTIAAS_API_KEY", API_KEY)
+    assert RedactingFilter.from_env(secrets=[SERVICE_KEY]).redact(f"{API_KEY} {SERVICE_KEY}") == "*** ***"
+    monkeypatch.delenv("LTIAAS_API_KEY")
+    assert RedactingFilter.from_env().redact(API_KEY) == API_KEY
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        pytest.param(f"/launch?ltik={LTIK}", "/launch?ltik=***", id="only"),
+        pytest.param(
+            f"https://t.example/launch?a=1&ltik={LTIK}#top",
+            "https://t.example/launch?a=1&ltik=***#top",
+            id="full-url",
+        ),
+        pytest.param(f"/launch?ltik={LTIK}&a=1", "/launch?ltik=***&a=1", id="first"),
+        pytest.param(f"ltik={LTIK}&a=1", "ltik=***&a=1", id="bare-query"),
+        pytest.param("/launch?ltik=&a=1", "/launch?ltik=&a=1", id="empty"),
+        pytest.param("/launch?xltik=1&ltikx=2", "/launch?xltik=1&ltikx=2", id="other-names"),
+        pytest.param("/launch", "/launch", id="none"),
+    ],
+)
+def test_redact_url(url: str, expected: str) -> None:
+    assert redact_url(url) == expected
+
+
+# --- log records
+
+
+@pytest.fixture
+def log() -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    """A logger whose one handler carries the filter and writes ``%(message)s`` (and tracebacks) to memory."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter(secrets=[API_KEY]))
+    logger = logging.getLogger(f"test_redact.{id(stream)}")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    yield logger, stream
+    logger.removeHandler(handler)
+
+
+class Headers:
+    """An argument whose repr, not its str, shows a secret."""
+
+    def __str__(self) -> str:
+        return "<headers>"
+
+    def __repr__(self) -> str:
+        return f"Headers(Authorization='Bearer {API_KEY}')"
+
+
+@pytest.mark.parametrize(
+    ("msg", "args", "expected"),
+    [
+        pytest.param(f"launch {LTIK}", (), "launch ***", id="in-message"),
+        pytest.param("GET %s: %d", (f"/launch?ltik={LTIK}", 200), "GET /launch?ltik=***: 200", id="in-args"),
+        pytest.param("%(path)s", ({"path": f"/?ltik={LTIK}"},), "/?ltik=***", id="in-mapping"),
+        pytest.param("sent %r", (Headers(),), "sent Headers(Authorization='Bearer ***')", id="in-repr"),
+        pytest.param("sent %s", (Headers(),), "sent <headers>", id="clean-str"),
+        pytest.param("Authorization: Bearer %s", (API_KEY,), "Authorization: Bearer ***", id="key-split"),
+        pytest.param("token: Bearer %s", ("opaque",), "token: Bearer ***", id="unknown-key-split"),
+        pytest.param("%s%s", ("ltik=", "abc"), "ltik=***", id="ltik-split"),
+        pytest.param("count %d of %s", (3, "x"), "count 3 of x", id="clean-untouched"),
+    ],
+)
+def test_message_and_arguments_are_masked(
+    log: tuple[logging.Logger, io.StringIO], msg: str, args: tuple[object, ...], expected: str
+) -> None:
+    logger, stream = log
+    logger.info(msg, *args)
+    assert stream.getvalue() == expected + "\n"
+
+
+def test_a_traceback_is_masked_and_exc_info_cleared(log: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = log
+    records: list[logging.LogRecord] = []
+
+    def keep(record: logging.LogRecord) -> bool:
+        records.append(record)
+        return True
+
+    logger.handlers[0].addFilter(keep)
+    try:
+        raise ValueError(f"LTIAAS refused LTIK-AUTH-V2 {API_KEY}:{LTIK}")
+    except ValueError:
+        logger.exception("call failed for %s", LTIK, stack_info=True)
+    output = stream.getvalue()
+    assert output.startswith("call failed for ***\nTraceback (most recent call last):")
+    assert "ValueError: LTIAAS refused LTIK-AUTH-V2 ***" in output
+    assert LTIK not in output
+    assert API_KEY not in output
+    assert records[0].exc_info is None
+    assert records[0].stack_info is not None
+
+
+def test_uvicorn_shaped_records_keep_their_arguments() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/launch?ltik={LTIK}", "1.1", 200),
+        None,
+    )
+    assert RedactingFilter().filter(record) is True
+    assert record.args == ("127.0.0.1:5000", "GET", "/launch?ltik=***", "1.1", 200)
+
+
+def test_a_record_whose_arguments_do_not_fit_is_still_masked_and_kept() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s %s", (f"ltik={LTIK}",), None)
+    assert RedactingFilter().filter(record) is True
+    assert record.args == ("ltik=***",)
+
+
+# --- properties: whatever surrounds a secret, it never survives
+
+TRIGGERS = [
+    "LTIK-AUTH-V2 ",
+    "LTIK-AUTH-V1 ",
+    "SERVICE-AUTH-V1 ",
+    "Bearer ",
+    "bearer\t",
+    "ltik=",
+    "eyJhbGciOiJIUzI1NiJ9.",
+]
+# Free text mixed with the words the rules key on, so one rule's match can eat another's trigger.
+text = st.lists(
+    st.sampled_from(TRIGGERS) | st.text(st.characters(codec="utf-8"), max_size=20), max_size=4
+).map("".join)
+secrets_68 = st.from_regex(TOKEN68, fullmatch=True).filter(lambda secret: len(secret) >= 8)
+placements = st.sampled_from(["message", "argument", "mapping", "exception"])
+
+
+def emit(logger: logging.Logger, placement: str, value: str) -> None:
+    if placement == "message":
+        logger.warning(value.replace("%", "%%"))
+    elif placement == "argument":
+        logger.warning("got %s", value)
+    elif placement == "mapping":
+        logger.warning("got %(value)s", {"value": value})
+    else:
+        try:
+            raise RuntimeError(value)
+        except RuntimeError:
+            logger.exception("failed")
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(secret=secrets_68, before=text, after=text, placement=placements)
+def test_a_given_secret_never_survives(secret: str, before: str, after: str, placement: str) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter(secrets=[secret]))
+    logger = logging.getLogger("test_redact.property")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        emit(logger, placement, before + secret + after)
+    finally:
+        logger.removeHandler(handler)
+    assert secret not in stream.getvalue()
+
+
+@settings(max_examples=150)
+@given(
+    secret=secrets_68,
+    scheme=st.sampled_from(TRIGGERS[:-1]),
+    before=text,
+    after=text,
+    placement=placements,
+)
+def test_a_secret_after_a_scheme_never_survives(
+    secret: str, scheme: str, before: str, after: str, placement: str
+) -> None:
+    assume(secret not in before + scheme + after)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("test_redact.scheme")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        emit(logger, placement, before + scheme + secret + after)
+    finally:
+        logger.removeHandler(handler)
+    assert secret not in stream.getvalue()
+
+
+@settings(max_examples=100)
+@given(
+    claims=st.dictionaries(st.text(max_size=10), st.text(max_size=30) | st.integers(), max_size=4),
+    before=text,
+    after=text,
+)
+def test_an_ltik_anywhere_never_survives(claims: dict[str, object], before: str, after: str) -> None:
+    ltik = jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+    assume(ltik not in before + after)
+    assert ltik not in RedactingFilter().redact(before + ltik + after)
+
+
+# --- the documented server setups, for real
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+GUNICORN = ["--bind", "127.0.0.1:{port}", "launch_app:app"]
+UVICORN = ["--host", "127.0.0.1", "--port", "{port}", "launch_app:asgi_app"]
+SERVERS = [
+    pytest.param(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--no-control-socket", *GUNICORN],
+        id="gunicorn-logconfig_dict",
+    ),
+    pytest.param(
+        [sys.executable, "-m", "uvicorn", "--log-config", "uvicorn-log-config.json", *UVICORN],
+        id="uvicorn-log-config-file",
+    ),
+    pytest.param([sys.executable, "uvicorn_logging.py"], id="uvicorn-log_config-dict"),
+]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("command", SERVERS)
+def test_the_documented_server_setups_mask_the_access_log(command: list[str], tmp_path: Path) -> None:
+    port = free_port()
+    with FakeLtiaas() as fake:
+        ltik = fake.launch()
+        env = {**os.environ, "LTIAAS_URL": fake.url, "LTIAAS_API_KEY": fake.api_key, "PORT": str(port)}
+        with (tmp_path / "out").open("w+") as out, (tmp_path / "err").open("w+") as err:
+            server = subprocess.Popen(
+                [part.format(port=port) for part in command], cwd=EXAMPLES, env=env, stdout=out, stderr=err
+            )
+            try:
+                wait_for(port, server)
+                url = f"http://127.0.0.1:{port}/launch?ltik={ltik}"
+                with urllib.request.urlopen(url, timeout=10) as answer:
+                    assert answer.status == 200
+            finally:
+                server.terminate()
+                server.wait(timeout=10)
+            out.seek(0)
+            err.seek(0)
+            logs = out.read() + err.read()
+    assert "GET /launch?ltik=*** HTTP/1.1" in logs
+    assert ltik not in logs
+    assert fake.api_key not in logs
+
+
+def wait_for(port: int, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "the server exited"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        except OSError:
+            time.sleep(0.05)
+        else:
+            return
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+def test_the_examples_in_the_docs_run() -> None:
+    """docs/security-logging.md's python blocks, in a process of their own (they configure logging)."""
+    code = (
+        "import pathlib, re, sys\n"
+        "page = pathlib.Path(sys.argv[1]).read_text()\n"
+        "for block in re.findall(r'```python\\n(.*?)```', page, re.DOTALL):\n"
+        "    exec(compile(block, sys.argv[1], 'exec'), {'__name__': 'docs'})\n"
+        "import logging\n"
+        "logging.getLogger('app').warning('launch %s', 'GET /launch?ltik=abc')\n"
+    )
+    page = EXAMPLES.parent / "security-logging.md"
+    env = {**os.environ, "LTIAAS_API_KEY": API_KEY}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(page)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert done.stderr == "launch GET /launch?ltik=***\n"
