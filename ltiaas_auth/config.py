@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -15,6 +15,8 @@ from .errors import InvalidCredential
 
 if TYPE_CHECKING:
     from .idtoken import CacheInfo, IdtokenCache
+    from .service_keys import ServiceKeyStore
+    from .stores import IdtokenStore
 
 __all__ = ["LtiaasConfig", "Origin"]
 
@@ -32,6 +34,9 @@ class LtiaasConfig:
     ``base_url``'s origin. ``base_url`` is ``https://…``, or ``http://`` to a loopback host only.
     ``idtoken_ttl``, ``ltik_max_age``, ``leeway`` and ``timeout`` are seconds; ``cache_size`` bounds the
     idtoken cache this config owns. ``clock`` returns the POSIX time; inject one in tests.
+    ``service_keys``, a ``ServiceKeyStore``, records every launch's service key as its idtoken is fetched,
+    so jobs outside a launch can call LTIAAS later. ``idtoken_store``, an ``IdtokenStore`` such as
+    ``RedisIdtokenStore``, shares idtokens between worker processes behind the in-memory cache.
     """
 
     api_key: str = field(repr=False)
@@ -42,6 +47,8 @@ class LtiaasConfig:
     leeway: float = 0
     timeout: float = 10.0
     clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
+    service_keys: ServiceKeyStore | None = field(default=None, compare=False, repr=False, kw_only=True)
+    idtoken_store: IdtokenStore | None = field(default=None, compare=False, repr=False, kw_only=True)
     origin: Origin = field(init=False, repr=False, compare=False)
     _idtokens: IdtokenCache = field(init=False, repr=False, compare=False)
 
@@ -72,8 +79,12 @@ class LtiaasConfig:
     __str__ = __repr__
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **options: Any) -> LtiaasConfig:
-        """Read ``LTIAAS_API_KEY`` and ``LTIAAS_URL``; other settings come as keyword arguments."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> LtiaasConfig:
+        """Read ``LTIAAS_API_KEY`` and ``LTIAAS_URL``; other settings come as keyword arguments.
+
+        When ``LTIAAS_REDIS_URL`` is set too (and no ``idtoken_store`` is given), idtokens are shared
+        through Redis (needs the ``redis`` extra).
+        """
         env = os.environ if environ is None else environ
         values = []
         for name in ("LTIAAS_API_KEY", "LTIAAS_URL"):
@@ -81,6 +92,11 @@ class LtiaasConfig:
             if not value:
                 raise ValueError(f"The environment variable {name} is not set.")
             values.append(value)
+        redis_url = env.get("LTIAAS_REDIS_URL", "").strip()
+        if redis_url and "idtoken_store" not in options:
+            from .redis_store import RedisIdtokenStore
+
+            options["idtoken_store"] = RedisIdtokenStore.from_url(redis_url)
         return cls(values[0], values[1], **options)
 
     def cache_info(self) -> CacheInfo:

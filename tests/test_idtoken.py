@@ -368,3 +368,32 @@ def test_a_failure_reaches_every_waiting_caller_once(fake):
         outcomes = list(pool.map(call, range(8)))
     assert outcomes == ["500"] * 8
     assert idtoken_fetches(fake) == 1
+
+
+def test_aidtoken_outside_asyncio_leaves_no_fetch_behind(fake):
+    """Under another event loop (trio), aidtoken() fails at once and strands no waiter."""
+    trio = pytest.importorskip("trio")
+    launch = make_launch(fake.config(timeout=1), fake.launch())
+
+    async def under_trio() -> None:
+        await launch.aidtoken()
+
+    with pytest.raises(RuntimeError):
+        trio.run(under_trio)
+    assert launch.idtoken()["user"]["id"]  # would wait out the timeout if a fetch had been registered
+    assert idtoken_fetches(fake) == 1
+
+
+def test_an_executor_that_refuses_work_fails_the_call_and_the_next_one_recovers(fake):
+    launch = make_launch(fake.config(), fake.launch())
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        pool = ThreadPoolExecutor(1)
+        pool.shutdown()
+        loop.set_default_executor(pool)
+        with pytest.raises(RuntimeError):
+            await launch.aidtoken()
+
+    asyncio.run(main())
+    assert launch.idtoken()["user"]["id"]
