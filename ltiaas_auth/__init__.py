@@ -4,6 +4,7 @@ Wrap a WSGI or ASGI app in the middleware, then call ``auth_headers()`` (or pass
 for every outbound LTIAAS call, and ``current_launch().idtoken()`` for the user, roles and course.
 """
 
+from .asgi import LtiaasASGIMiddleware
 from .auth import LtiaasAuth
 from .config import LtiaasConfig
 from .context import (
@@ -28,7 +29,12 @@ from .errors import (
 )
 from .headers import bearer_authorization, ltik_authorization, service_authorization
 from .idtoken import CacheInfo
+from .jobs import bind_context, stored_service_context, submit_in_context
 from .ltik import Ltik, parse_ltik
+from .redact import RedactingFilter, redact_url
+from .service_keys import MemoryServiceKeyStore, ServiceKeyRecord, ServiceKeyStore, SQLiteServiceKeyStore
+from .stores import IdtokenStore
+from .wsgi import LtiaasMiddleware
 
 __version__ = "0.1.0"
 
@@ -37,24 +43,36 @@ __all__ = [
     "CacheInfo",
     "ExpiredLtik",
     "ForeignOriginError",
+    "IdtokenStore",
     "InvalidCredential",
     "InvalidLtik",
     "Launch",
+    "LtiaasASGIMiddleware",
     "LtiaasAuth",
     "LtiaasAuthError",
     "LtiaasConfig",
+    "LtiaasMiddleware",
     "Ltik",
+    "MemoryServiceKeyStore",
     "MissingLtik",
     "NoLaunchContext",
+    "RedactingFilter",
+    "SQLiteServiceKeyStore",
+    "ServiceKeyRecord",
+    "ServiceKeyStore",
     "UpstreamError",
     "api_key_context",
     "auth_header",
     "auth_headers",
     "bearer_authorization",
+    "bind_context",
     "current_launch",
     "launch_context",
     "ltik_authorization",
     "parse_ltik",
+    "redact_url",
     "service_authorization",
     "service_context",
+    "stored_service_context",
+    "submit_in_context",
 ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import ltiaas_auth
 
 PUBLIC = {
@@ -9,27 +12,50 @@ PUBLIC = {
     "CacheInfo",
     "ExpiredLtik",
     "ForeignOriginError",
+    "IdtokenStore",
     "InvalidCredential",
     "InvalidLtik",
     "Launch",
+    "LtiaasASGIMiddleware",
     "LtiaasAuth",
     "LtiaasAuthError",
     "LtiaasConfig",
+    "LtiaasMiddleware",
     "Ltik",
+    "MemoryServiceKeyStore",
     "MissingLtik",
     "NoLaunchContext",
+    "RedactingFilter",
+    "SQLiteServiceKeyStore",
+    "ServiceKeyRecord",
+    "ServiceKeyStore",
     "UpstreamError",
     "api_key_context",
     "auth_header",
     "auth_headers",
     "bearer_authorization",
+    "bind_context",
     "current_launch",
     "launch_context",
     "ltik_authorization",
     "parse_ltik",
+    "redact_url",
     "service_authorization",
     "service_context",
+    "stored_service_context",
+    "submit_in_context",
 }
+
+
+def test_importing_the_package_loads_no_framework_or_http_client():
+    """The core stays light: adapters import their dependency only when used."""
+    code = (
+        "import sys, ltiaas_auth; "
+        "heavy = {'flask', 'django', 'starlette', 'fastapi', 'requests', 'httpx', 'aiohttp', 'redis'}; "
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_all_is_exactly_the_public_names():
