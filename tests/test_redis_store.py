@@ -164,3 +164,39 @@ def test_redis_stopped_mid_run_keeps_requests_working_with_one_warning(fake, cap
         finally:
             for store in stores:
                 store.client.close()
+
+
+def test_redis_stopped_under_http_load_gives_no_5xx(fake, caplog):
+    """The Flask example on a real threaded server: Redis dies halfway through a concurrent run."""
+    from concurrent.futures import ThreadPoolExecutor as Pool
+
+    import httpx
+    from werkzeug.serving import make_server
+
+    from examples.flask_app import create_app
+
+    with redis_server() as own:
+        store = RedisIdtokenStore.from_url(own.url, timeout=0.5)
+        server = make_server("127.0.0.1", 0, create_app(fake.config(idtoken_store=store)), threaded=True)
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+        thread.start()
+        base = f"http://127.0.0.1:{server.server_port}"
+        ltiks = [fake.launch() for _ in range(40)]
+
+        def get(i: int) -> int:  # requests 0-99 use launches 0-19, requests 100-199 launches 20-39
+            headers = {"Authorization": f"Bearer {ltiks[i % 20 + 20 * (i >= 100)]}"}
+            return httpx.get(f"{base}/whoami", headers=headers, timeout=10, trust_env=False).status_code
+
+        try:
+            with caplog.at_level(logging.WARNING, logger="ltiaas_auth"), Pool(8) as pool:
+                first = list(pool.map(get, range(100)))
+                own.stop()
+                second = list(pool.map(get, range(100, 200)))
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+            store.client.close()
+    assert set(first) == set(second) == {200}
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+    assert idtoken_fetches(fake) == 40  # the new launches after the outage are fetched directly
