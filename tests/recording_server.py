@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass
@@ -15,16 +16,25 @@ class Recorded:
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     url: str = ""
 
+    @property
+    def seen(self) -> list[tuple[str, str | None]]:
+        """(path, Authorization) of each request, in order."""
+        return [(path, headers.get("Authorization")) for _, path, headers in self.requests]
+
 
 @contextmanager
 def recording_server() -> Iterator[Recorded]:
+    """Records each request; ``?to=<url>`` answers 302 to that URL, anything else 200 with JSON."""
     recorded = Recorded()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             recorded.requests.append(("GET", self.path, dict(self.headers.items())))
+            target = parse_qs(urlsplit(self.path).query).get("to")
             body = b'{"ok": true}'
-            self.send_response(200)
+            self.send_response(302 if target else 200)
+            if target:
+                self.send_header("Location", target[0])
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

@@ -5,20 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 import subprocess
 import sys
-import threading
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from recording_server import connections, listening_socket, recording_server
 
 from ltiaas_auth import (
     ForeignOriginError,
@@ -85,63 +80,6 @@ Get = Callable[[LtiaasConfig | None, str], int]
 # --- tiny local servers
 
 
-@dataclass
-class Recorder:
-    """What reached one server: (path, Authorization or None) per request."""
-
-    url: str = ""
-    seen: list[tuple[str, str | None]] = field(default_factory=list)
-
-
-@contextmanager
-def http_server() -> Iterator[Recorder]:
-    """Records each request; ``?to=<url>`` answers 302 to that URL, anything else 200 with ``{}``."""
-    recorder = Recorder()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            recorder.seen.append((self.path, self.headers.get("Authorization")))
-            target = parse_qs(urlsplit(self.path).query).get("to")
-            self.send_response(302 if target else 200)
-            if target:
-                self.send_header("Location", target[0])
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Silent."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    recorder.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        yield recorder
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-@contextmanager
-def silent_socket() -> Iterator[tuple[str, socket.socket]]:
-    """A listening socket nobody answers on; ``accept()`` tells whether anything connected."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(8)
-        sock.setblocking(False)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", sock
-
-
-def connected(sock: socket.socket) -> bool:
-    try:
-        sock.accept()[0].close()
-    except BlockingIOError:
-        return False
-    return True
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeLtiaas]:
     with FakeLtiaas() as started:
@@ -179,7 +117,7 @@ def test_the_current_credential_reaches_ltiaas(fake: FakeLtiaas, get: Get, pinne
 
 @pytest.mark.parametrize("get", CLIENTS)
 def test_a_redirect_to_another_origin_does_not_carry_the_credential(get: Get) -> None:
-    with http_server() as ltiaas, http_server() as elsewhere:
+    with recording_server() as ltiaas, recording_server() as elsewhere:
         config = LtiaasConfig(API_KEY, ltiaas.url)
         with api_key_context(config):
             assert get(config, f"{ltiaas.url}/api/away?to={elsewhere.url}/landing") == 200
@@ -189,7 +127,7 @@ def test_a_redirect_to_another_origin_does_not_carry_the_credential(get: Get) ->
 
 @pytest.mark.parametrize("get", CLIENTS)
 def test_a_redirect_within_the_origin_keeps_the_credential(get: Get) -> None:
-    with http_server() as ltiaas:
+    with recording_server() as ltiaas:
         config = LtiaasConfig(API_KEY, ltiaas.url)
         with api_key_context(config):
             assert get(config, f"{ltiaas.url}/api/moved?to=/api/here") == 200
@@ -199,7 +137,7 @@ def test_a_redirect_within_the_origin_keeps_the_credential(get: Get) -> None:
 @pytest.mark.parametrize("get", CLIENTS)
 def test_a_redirect_chain_that_leaves_and_comes_back_sends_the_credential_only_to_ltiaas(get: Get) -> None:
     # requests and httpx do not add it again on the way back, aiohttp and urllib (per-hop hooks) do.
-    with http_server() as ltiaas, http_server() as elsewhere:
+    with recording_server() as ltiaas, recording_server() as elsewhere:
         config = LtiaasConfig(API_KEY, ltiaas.url)
         back = f"{ltiaas.url}/api/back"
         with api_key_context(config):
@@ -220,19 +158,19 @@ def test_a_request_to_another_origin_fails_before_connecting(
     fake: FakeLtiaas, get: Get, pinned: bool
 ) -> None:
     config = fake.config()
-    with silent_socket() as (url, sock), launch_context(config, fake.launch()):
+    with listening_socket() as (url, sock), launch_context(config, fake.launch()):
         with pytest.raises(ForeignOriginError):
             get(config if pinned else None, url + "/api/memberships")
-        assert not connected(sock)
+        assert connections(sock) == 0
     assert fake.calls == []
 
 
 @pytest.mark.parametrize("get", CLIENTS)
 def test_a_credential_of_another_ltiaas_is_refused(fake: FakeLtiaas, get: Get) -> None:
-    with silent_socket() as (url, sock), api_key_context(LtiaasConfig(API_KEY, url)):
+    with listening_socket() as (url, sock), api_key_context(LtiaasConfig(API_KEY, url)):
         with pytest.raises(ForeignOriginError):
             get(fake.config(), fake.url + "/api/platforms")
-        assert not connected(sock)
+        assert connections(sock) == 0
     assert fake.calls == []
 
 
@@ -247,7 +185,7 @@ def test_aiohttp_refuses_a_direct_request_after_following_a_redirect_away() -> N
             with pytest.raises(ForeignOriginError):
                 await http.get(direct)
 
-    with http_server() as ltiaas, http_server() as elsewhere:
+    with recording_server() as ltiaas, recording_server() as elsewhere:
         config = LtiaasConfig(API_KEY, ltiaas.url)
         with api_key_context(config):
             asyncio.run(main(config, f"{ltiaas.url}/api/away?to={elsewhere.url}/x", f"{elsewhere.url}/x"))
@@ -255,13 +193,13 @@ def test_aiohttp_refuses_a_direct_request_after_following_a_redirect_away() -> N
 
 
 def test_urllib_drops_an_authorization_the_caller_set_on_a_redirect_away() -> None:
-    with http_server() as ltiaas, http_server() as elsewhere:
+    with recording_server() as ltiaas, recording_server() as elsewhere:
         config = LtiaasConfig(API_KEY, ltiaas.url)
         request = urllib.request.Request(  # noqa: S310 - a loopback http URL
             f"{ltiaas.url}/api/away?to={elsewhere.url}/x", headers={"Authorization": "Bearer mine"}
         )
         with api_key_context(config), urllib_adapter.build_opener(config).open(request, timeout=5) as answer:
-            assert json.load(answer) == {}
+            assert json.load(answer) == {"ok": True}
     assert ltiaas.seen[0][1] == f"Bearer {API_KEY}"
     assert elsewhere.seen == [("/x", None)]
 
