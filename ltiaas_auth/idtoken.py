@@ -83,20 +83,18 @@ class IdtokenCache:
             raise UpstreamError("Timed out waiting for LTIAAS.") from None
 
     async def aget(self, launch: Launch) -> dict[str, Any]:
-        loop = (
-            asyncio.get_running_loop()
-        )  # before registering a fetch: outside asyncio, nothing is left behind
+        # Before registering a fetch: outside asyncio this raises, and nothing is left behind.
+        loop = asyncio.get_running_loop()
         found = self._lookup(launch)
         if isinstance(found, dict):
             return found
         future, leader = found
         if leader:
+            # The worker thread settles the future even if this task is cancelled meanwhile. Should the
+            # executor refuse the work (shut down, say), the waiters are failed rather than stranded.
             try:
-                # The worker thread settles the future even if this task is cancelled meanwhile.
                 loop.run_in_executor(None, self._settle, launch, future)
-            except (
-                BaseException
-            ) as error:  # e.g. the executor is shut down: fail the waiters, don't strand them
+            except BaseException as error:
                 self._abandon(launch.ltik.digest, future, error)
                 raise
         return await asyncio.wrap_future(future)
@@ -108,10 +106,13 @@ class IdtokenCache:
             raise ExpiredLtik()
         key = ltik.digest
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
+            try:  # not .get(): cachetools' get() looks the key up twice
+                idtoken = self._entries[key][0]
+            except KeyError:
+                pass
+            else:
                 self._hits += 1
-                return entry[0]
+                return idtoken
             self._misses += 1
             future = self._inflight.get(key)
             if future is not None:
