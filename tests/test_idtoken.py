@@ -397,3 +397,34 @@ def test_an_executor_that_refuses_work_fails_the_call_and_the_next_one_recovers(
 
     asyncio.run(main())
     assert launch.idtoken()["user"]["id"]
+
+
+def test_asgi_app_keeps_serving_while_a_request_waits_on_a_slow_fetch(fake):
+    """The FastAPI example: a launch's first request waits 0.5 s on LTIAAS; a trivial request on the same
+    event loop meanwhile completes at once."""
+    import httpx
+
+    from examples.fastapi_app import create_app
+
+    fake.latency = 0.5
+    ltik = fake.launch(user_id="slow-user")
+    app = create_app(fake.config())
+
+    async def timed(client: httpx.AsyncClient, path: str, headers: dict[str, str]) -> tuple[int, float]:
+        started = time.perf_counter()
+        response = await client.get(path, headers=headers)
+        return response.status_code, time.perf_counter() - started
+
+    async def main() -> tuple[tuple[int, float], tuple[int, float]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tool") as client:
+            slow = asyncio.create_task(timed(client, "/whoami", {"Authorization": f"Bearer {ltik}"}))
+            await asyncio.sleep(0.05)  # the slow request is now waiting on LTIAAS
+            quick = await timed(client, "/health", {})
+            return await slow, quick
+
+    (slow_status, slow_time), (quick_status, quick_time) = asyncio.run(main())
+    assert (slow_status, quick_status) == (200, 200)
+    assert slow_time >= 0.5
+    assert quick_time < 0.2  # it did not queue behind the fetch
+    assert idtoken_fetches(fake) == 1
