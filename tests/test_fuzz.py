@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote_plus
 
 import pytest
-from helpers import CONFIG, Message, Scope
+from helpers import CONFIG, Message, Scope, call_wsgi
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ltik_factory import fresh_ltik, make_ltik
@@ -519,23 +519,9 @@ def run_wsgi(
 
     def call() -> tuple[int, dict[str, str], bytes]:
         assert credential_var.get() is None, "a credential leaked from the previous request"
-        status: list[str] = []
-        headers: list[tuple[str, str]] = []
-
-        def start_response(line: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            status.append(line)
-            headers[:] = response_headers
-            return lambda data: None
-
-        iterable = app(environ, start_response)
-        try:
-            body = b"".join(iterable)
-        finally:
-            close = getattr(iterable, "close", None)
-            if close is not None:
-                close()
+        answer = call_wsgi(app, environ)
         assert credential_var.get() is None, "the credential outlived its response"
-        return int(status[-1].split()[0]), {name.lower(): value for name, value in headers}, body
+        return answer
 
     return in_worker(call)
 
