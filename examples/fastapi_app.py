@@ -8,6 +8,10 @@ Run it with the LTIAAS settings in the environment::
 Async endpoints use ``await current_launch().aidtoken()``; plain ``def`` endpoints run in the threadpool
 and use ``current_launch().idtoken()``. Never hand the API key or the ``Authorization`` value to the
 browser.
+
+The middleware runs with ``prefetch_idtoken=True``: LTIAAS, the only one who can verify an ltik, confirms
+the launch before any endpoint runs. A forged or tampered ltik gets 401 ``INVALID_LTIK``, LTIAAS down gets
+502 ``UPSTREAM_UNAVAILABLE``, and the idtoken is cached, so endpoints that read it cost nothing more.
 """
 
 from __future__ import annotations
@@ -49,5 +53,6 @@ def create_app(config: LtiaasConfig | None = None) -> FastAPI:
         return StreamingResponse(lines(), media_type="text/plain")
 
     # Outermost among your middleware, so the launch is current wherever the app looks for it.
-    app.add_middleware(LtiaasASGIMiddleware, config=config, exempt=("/health",))
+    # Only LTIAAS can verify an ltik: it confirms each launch before any view (forged 401, LTIAAS down 502).
+    app.add_middleware(LtiaasASGIMiddleware, config=config, exempt=("/health",), prefetch_idtoken=True)
     return app

@@ -8,6 +8,10 @@ Run it with the LTIAAS settings in the environment::
 The launch redirect (``/?ltik=…``) and every later call from the front end (``Authorization: Bearer
 <ltik>``) run with that launch current: ``current_launch()`` gives its ltik and idtoken, and
 ``auth_headers()`` the header for calls to LTIAAS. Never hand the API key or that header to the browser.
+
+The middleware runs with ``prefetch_idtoken=True``: LTIAAS, the only one who can verify an ltik, confirms
+the launch before any view runs. A forged or tampered ltik gets 401 ``INVALID_LTIK``, LTIAAS down gets 502
+``UPSTREAM_UNAVAILABLE``, and the idtoken is cached, so views that read it cost nothing more.
 """
 
 from __future__ import annotations
@@ -43,5 +47,8 @@ def create_app(config: LtiaasConfig | None = None) -> Flask:
         return Response(stream_with_context(lines()), mimetype="text/plain")
 
     # Outermost, so the launch is current for everything the app does; /health needs no launch.
-    app.wsgi_app = LtiaasMiddleware(app.wsgi_app, config, exempt=("/health",))  # type: ignore[method-assign]
+    # Only LTIAAS can verify an ltik: it confirms each launch before any view (forged 401, LTIAAS down 502).
+    app.wsgi_app = LtiaasMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, config, exempt=("/health",), prefetch_idtoken=True
+    )
     return app

@@ -643,6 +643,57 @@ def test_fail_next_with_custom_body(
     assert (answer.status, answer.body, answer.content_type) == (500, expected, content_type)
 
 
+def test_fail_next_with_headers(fake_ltiaas: FakeLtiaas) -> None:
+    """Extra headers go on every answer of that fault, over real HTTP, and on nothing after it."""
+    auth = launch_auth(fake_ltiaas, fake_ltiaas.launch())
+    fake_ltiaas.fail_next(429, count=2, headers={"Retry-After": "2", "X-RateLimit-Remaining": "0"})
+    fake_ltiaas.fail_next(502, body="<html>Bad gateway</html>", headers={"Content-Type": "text/html"})
+
+    def get() -> tuple[int, http.client.HTTPMessage, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", urlsplit(fake_ltiaas.url).port, timeout=5)
+        try:
+            connection.request("GET", "/api/idtoken", headers={"Authorization": auth})
+            response = connection.getresponse()
+            return response.status, response.headers, response.read()
+        finally:
+            connection.close()
+
+    limited = [get() for _ in range(2)]
+    expected = {"status": 429, "error": "Too Many Requests", "details": {"message": "TOO_MANY_REQUESTS"}}
+    for status, headers, body in limited:
+        assert (status, json.loads(body)) == (429, expected)  # still LTIAAS's error shape
+        assert headers.get_all("Retry-After") == ["2"]
+        assert headers["X-RateLimit-Remaining"] == "0"
+        assert (headers["Content-Type"], headers["Cache-Control"]) == ("application/json", "no-store")
+
+    status, headers, body = get()
+    assert (status, body) == (502, b"<html>Bad gateway</html>")
+    assert headers.get_all("Content-Type") == ["text/html"]  # replaced, not added
+
+    status, headers, _ = get()
+    assert status == 200
+    assert "Retry-After" not in headers
+    assert [c.status for c in fake_ltiaas.calls] == [429, 429, 502, 200]
+
+
+@pytest.mark.parametrize(
+    ("headers", "error"),
+    [
+        pytest.param({"Retry-After": "2\r\nSet-Cookie: x=1"}, ValueError, id="newline-in-value"),
+        pytest.param({"Retry After": "2"}, ValueError, id="space-in-name"),
+        pytest.param({"": "2"}, ValueError, id="empty-name"),
+        pytest.param({"Retry-After": 2}, TypeError, id="int-value"),
+        pytest.param([("Retry-After", "2")], TypeError, id="not-a-mapping"),
+    ],
+)
+def test_fail_next_refuses_bad_headers_and_queues_nothing(
+    fake_ltiaas: FakeLtiaas, headers: Any, error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        fake_ltiaas.fail_next(429, headers=headers)
+    assert call(fake_ltiaas, "GET", "/api/platforms", auth=bearer(fake_ltiaas)).status == 200
+
+
 def test_latency_delays_every_answer(fake_ltiaas: FakeLtiaas) -> None:
     fake_ltiaas.latency = 0.2
     started = time.perf_counter()

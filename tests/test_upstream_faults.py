@@ -37,8 +37,6 @@ from ltiaas_auth import (
     parse_ltik,
 )
 from ltiaas_auth.testing import FakeLtiaas
-from ltiaas_auth.testing._fake import _Fault
-from ltiaas_auth.testing._fake_http import error_body, json_response
 
 LAUNCHES = 24
 REQUESTS = 240
@@ -207,10 +205,7 @@ def recover(drive: Callable[[list[str], list[int]], list[Reply]], fake: FakeLtia
 def inject(fake: FakeLtiaas) -> int:
     """A mix of faults for the next upstream calls, in this order; returns how many."""
     fake.fail_next(503, count=3)
-    too_many = json_response(error_body(429), 429)
-    too_many.headers["Retry-After"] = "30"
-    # FakeLtiaas.fail_next takes no headers; its queue takes a ready response.
-    fake._add_faults(_Fault(too_many), 3)
+    fake.fail_next(429, count=3, headers={"Retry-After": "30"})
     fake.fail_next(502, count=2, body=PROXY_PAGE)
     fake.drop_next(2)
     fake.fail_next(500, count=2)

@@ -28,6 +28,7 @@ Faults::
 
     fake.fail_next(503)                      # the next request answers 503 in LTIAAS's error shape
     fake.fail_next(502, count=2, body="<html>Bad gateway</html>")
+    fake.fail_next(429, headers={"Retry-After": "2"})  # extra response headers
     fake.latency = 0.5                       # every answer waits half a second
     fake.drop_next()                         # the next connection closes without any answer
 
@@ -46,7 +47,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -69,6 +70,8 @@ if TYPE_CHECKING:
 __all__ = ["FakeCall", "FakeLtiaas"]
 
 _TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 9110 token
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # no CR, LF or other control characters
 _TARGET = "ltiaas_auth.fake.target"
 _POLL_INTERVAL = 0.02  # how fast stop() returns: serve_forever notices shutdown() at this pace
 
@@ -257,14 +260,23 @@ class FakeLtiaas:
 
     # --- faults
 
-    def fail_next(self, status: int, count: int = 1, body: Any = None) -> None:
+    def fail_next(
+        self,
+        status: int,
+        count: int = 1,
+        body: Any = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         """The next `count` requests answer `status` with `body`.
 
         `body` None is LTIAAS's error shape for `status`; bytes and str are sent as they are (text/plain);
-        anything else is sent as JSON.
+        anything else is sent as JSON. `headers` adds response headers, e.g. ``{"Retry-After": "2"}`` with a
+        429 or 503; each replaces any header of that name the answer would have had (``Content-Type``).
         """
         if not 200 <= status <= 599:
             raise ValueError("status must be an HTTP status between 200 and 599")
+        extra = _headers(headers)
         if body is None:
             response = json_response(error_body(status), status)
         elif isinstance(body, bytes | str):
@@ -272,6 +284,8 @@ class FakeLtiaas:
             response = raw_response(data, status, "text/plain; charset=utf-8")
         else:
             response = json_response(body, status)
+        for name, value in extra:
+            response.headers[name] = value
         self._add_faults(_Fault(response), count)
 
     def drop_next(self, count: int = 1) -> None:
@@ -317,6 +331,22 @@ class FakeLtiaas:
             environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
             raise _ConnectionDropped
         return response(environ, start_response)
+
+
+def _headers(headers: Mapping[str, str] | None) -> list[tuple[str, str]]:
+    """`headers` as (name, value) pairs, refused unless each is a valid header name and a one-line value."""
+    if headers is None:
+        return []
+    if not isinstance(headers, Mapping):
+        raise TypeError("headers must be a mapping of header names to values")
+    pairs = []
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError("header names and values must be str")
+        if not _HEADER_NAME.fullmatch(name) or not _HEADER_VALUE.fullmatch(value):
+            raise ValueError(f"not a valid header: {name!r}")
+        pairs.append((name, value))
+    return pairs
 
 
 def _names(values: Sequence[str], what: str) -> tuple[str, ...]:
