@@ -16,6 +16,7 @@ from typing import Any
 
 from ltiaas_auth import LtiaasConfig, NoLaunchContext, auth_header, current_launch
 from ltiaas_auth.context import credential_var
+from ltiaas_auth.testing import FakeLtiaas
 
 API_KEY = "test-api-key"
 # A closed loopback port: nothing in these tests ever reaches it.
@@ -222,3 +223,8 @@ def call_wsgi(
         if close is not None:
             close()
     return int(status[-1].split()[0]), {name.lower(): value for name, value in headers}, body
+
+
+def idtoken_fetches(fake: FakeLtiaas) -> int:
+    """How many times LTIAAS (the fake) was asked for an idtoken, whatever the path's leading slashes."""
+    return sum(1 for call in fake.calls if call.path.endswith("/api/idtoken"))

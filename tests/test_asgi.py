@@ -12,7 +12,18 @@ import anyio
 import httpx
 import pytest
 from asgiref.testing import ApplicationCommunicator
-from helpers import API_KEY, CONFIG, Message, Scope, asgi_probe, asgi_scope, call_asgi, closed_port, seen
+from helpers import (
+    API_KEY,
+    CONFIG,
+    Message,
+    Scope,
+    asgi_probe,
+    asgi_scope,
+    call_asgi,
+    closed_port,
+    idtoken_fetches,
+    seen,
+)
 from ltik_factory import fresh_ltik, make_ltik
 
 from ltiaas_auth import (
@@ -379,10 +390,6 @@ def fake() -> Iterator[FakeLtiaas]:
         yield fake
 
 
-def idtoken_calls(fake: FakeLtiaas) -> int:
-    return sum(1 for call in fake.calls if call.path.endswith("/api/idtoken"))
-
-
 def test_prefetch_valid(fake: FakeLtiaas) -> None:
     config = fake.config()
     ltik = fake.launch(user_id="async-user")
@@ -393,13 +400,13 @@ def test_prefetch_valid(fake: FakeLtiaas) -> None:
         await send({"type": "http.response.body", "body": user.encode()})
 
     middleware = LtiaasASGIMiddleware(app, config=config, prefetch_idtoken=True)
-    before = idtoken_calls(fake)
+    before = idtoken_fetches(fake)
 
     async def go() -> list[bytes]:
         return [(await call_asgi(middleware, asgi_scope(headers=bearer(ltik)))).body for _ in range(3)]
 
     assert run(go()) == [b"async-user"] * 3
-    assert idtoken_calls(fake) - before == 1
+    assert idtoken_fetches(fake) - before == 1
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from helpers import idtoken_fetches
 from redis_server import shared_redis
 from servers import gunicorn, running, uvicorn
 
@@ -52,10 +53,6 @@ def burst(base: str, fake: FakeLtiaas, *, launches: int, per_launch: int) -> Non
     with ThreadPoolExecutor(32) as pool:
         failures = [f for f in pool.map(one, range(launches * per_launch)) if f]
     assert failures == [], failures[:5]
-
-
-def idtoken_fetches(fake: FakeLtiaas) -> int:
-    return sum(1 for call in fake.calls if call.path == "/api/idtoken")
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote_plus
 
 import pytest
-from helpers import CONFIG, Message, Scope, call_wsgi
+from helpers import CONFIG, Message, Scope, call_asgi, call_wsgi
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ltik_factory import fresh_ltik, make_ltik
@@ -624,33 +624,13 @@ def scope_for(request: Request) -> Scope:
 
 
 def run_asgi(app: Any, scope: Scope, chunks: list[bytes]) -> tuple[int, dict[str, str], bytes]:
+    """Call as a server does, bounded in time; and check the credential is reset afterwards."""
+
     async def call() -> tuple[int, dict[str, str], bytes]:
-        inbox: list[Message] = [
-            {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
-            for index, chunk in enumerate(chunks)
-        ]
-        sent: list[Message] = []
-
-        async def receive() -> Message:
-            if inbox:
-                return inbox.pop(0)
-            await asyncio.sleep(0)
-            return {"type": "http.disconnect"}
-
-        async def send(message: Message) -> None:
-            sent.append(message)
-
         assert credential_var.get() is None
-        await asyncio.wait_for(app(scope, receive, send), PER_CALL)
+        response = await asyncio.wait_for(call_asgi(app, scope, chunks), PER_CALL)
         assert credential_var.get() is None
-        start = next(message for message in sent if message["type"] == "http.response.start")
-        headers = {
-            bytes(n).decode("latin-1").lower(): bytes(v).decode("latin-1") for n, v in start["headers"]
-        }
-        body = b"".join(
-            message.get("body", b"") for message in sent if message["type"] == "http.response.body"
-        )
-        return start["status"], headers, body
+        return response.status, response.headers, response.body
 
     return asyncio.run(call())
 

@@ -9,6 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from helpers import idtoken_fetches
 from recording_server import listening_socket
 
 from ltiaas_auth import ExpiredLtik, LtiaasConfig, UpstreamError, launch_context
@@ -24,10 +25,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def idtoken_fetches(fake: FakeLtiaas) -> int:
-    return sum(1 for call in fake.calls if call.path.lstrip("/") == "api/idtoken")
 
 
 @pytest.fixture

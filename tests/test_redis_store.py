@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
+from helpers import idtoken_fetches
 from recording_server import listening_socket
 from redis_server import redis_server, shared_redis
 
@@ -19,10 +20,6 @@ from ltiaas_auth.context import make_launch
 from ltiaas_auth.redis_store import RedisIdtokenStore
 from ltiaas_auth.stores import IdtokenStore
 from ltiaas_auth.testing import FakeLtiaas
-
-
-def idtoken_fetches(fake: FakeLtiaas) -> int:
-    return sum(1 for call in fake.calls if call.path == "/api/idtoken")
 
 
 @pytest.fixture(scope="module")

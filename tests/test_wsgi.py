@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from helpers import API_KEY, CONFIG, call_wsgi, closed_port, seen, wsgi_environ, wsgi_probe
+from helpers import API_KEY, CONFIG, call_wsgi, closed_port, idtoken_fetches, seen, wsgi_environ, wsgi_probe
 from ltik_factory import fresh_ltik, make_ltik
 from werkzeug.middleware.lint import LintMiddleware
 from werkzeug.serving import make_server
@@ -294,10 +294,6 @@ def fake() -> Iterator[FakeLtiaas]:
         yield fake
 
 
-def idtoken_calls(fake: FakeLtiaas) -> int:
-    return sum(1 for call in fake.calls if call.path.endswith("/api/idtoken"))
-
-
 def test_prefetch_valid(fake: FakeLtiaas) -> None:
     config = fake.config()
     ltik = fake.launch(user_id="prefetch-user")
@@ -309,10 +305,10 @@ def test_prefetch_valid(fake: FakeLtiaas) -> None:
         return []
 
     client = linted(app, config, prefetch_idtoken=True)
-    before = idtoken_calls(fake)
+    before = idtoken_fetches(fake)
     assert get(client, headers=bearer(ltik)).status_code == 204
     assert get(client, headers=bearer(ltik)).status_code == 204
-    assert idtoken_calls(fake) - before == 1
+    assert idtoken_fetches(fake) - before == 1
     assert seen_users == ["prefetch-user", "prefetch-user"]
 
 
