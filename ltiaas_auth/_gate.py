@@ -9,7 +9,6 @@ from __future__ import annotations
 import fnmatch
 import functools
 import json
-import math
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from http import HTTPStatus
@@ -155,7 +154,7 @@ class Gate:
         """The launch and the POSIX time after which it is refused: ``Ltik.expired``'s rule (expiry +
         leeway; never without a known expiry), computed once per token."""
         ltik = parse_ltik(raw, max_age=self.config.ltik_max_age, check_expiry=False)
-        deadline = ltik.expires_at.timestamp() + self.leeway if ltik.expires_at else math.inf
+        deadline = ltik.expiry + self.leeway
         return Launch(self.config, ltik), deadline
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -34,7 +33,7 @@ log = logging.getLogger("ltiaas_auth")
 IDTOKEN_PATH = "/api/idtoken"
 _POLL = 0.025  # seconds between looks at the shared store while another process fetches
 
-_Entry = tuple[dict[str, Any], float]  # (idtoken, POSIX time the ltik expires or +inf)
+_Entry = tuple[dict[str, Any], float]  # (idtoken, Ltik.expiry)
 
 
 class CacheInfo(NamedTuple):
@@ -133,10 +132,9 @@ class IdtokenCache:
             if not isinstance(error, Exception):
                 raise
             return
-        expires_at = launch.ltik.expires_at
         with self._lock:
             self._fetches += fetched
-            self._entries[key] = (idtoken, expires_at.timestamp() if expires_at else math.inf)
+            self._entries[key] = (idtoken, launch.ltik.expiry)
             self._inflight.pop(key, None)
         if fetched and self._config.service_keys is not None:
             record_service_key(self._config.service_keys, idtoken, launch)

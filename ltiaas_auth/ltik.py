@@ -41,12 +41,13 @@ _UNVERIFIED: Any = {
 class Ltik:
     """A parsed ltik. ``raw`` is the token itself; ``repr``/``str`` show only its ``fingerprint``."""
 
-    __slots__ = ("_expires", "claims", "digest", "expires_at", "fingerprint", "issued_at", "raw")
+    __slots__ = ("claims", "digest", "expires_at", "expiry", "fingerprint", "issued_at", "raw")
 
     raw: str
     claims: Mapping[str, Any]
     issued_at: datetime | None
     expires_at: datetime | None
+    expiry: float
     digest: str
     fingerprint: str
 
@@ -58,7 +59,8 @@ class Ltik:
         self.claims = MappingProxyType(dict(claims))
         self.issued_at = _to_datetime(iat)
         self.expires_at = _to_datetime(expires)
-        self._expires = expires
+        #: ``expires_at`` as POSIX seconds, ``math.inf`` when unknown: the one number every expiry check uses.
+        self.expiry = math.inf if expires is None else expires
         #: SHA-256 of the token: a cache key that is not the token.
         self.digest = hashlib.sha256(raw.encode("ascii")).hexdigest()
         #: A short, stable name for log lines.
@@ -66,11 +68,11 @@ class Ltik:
 
     def expired(self, now: Now = None, *, leeway: float = 0) -> bool:
         """Whether the ltik is past its expiry (``exp``, else ``iat`` + max age); never when unknown."""
-        return self._expires is not None and _posix(now) > self._expires + leeway
+        return _posix(now) > self.expiry + leeway
 
     def seconds_left(self, now: Now = None) -> float | None:
         """Seconds until expiry (negative once past), or None when the expiry is unknown."""
-        return None if self._expires is None else self._expires - _posix(now)
+        return None if self.expiry == math.inf else self.expiry - _posix(now)
 
     def __repr__(self) -> str:
         expires = self.expires_at.isoformat() if self.expires_at else None
