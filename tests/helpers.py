@@ -66,6 +66,19 @@ def wsgi_probe(environ: dict[str, Any], start_response: Callable[..., Any]) -> I
     return [payload]
 
 
+async def read_body(receive: Callable[[], Awaitable[Message]]) -> bytes:
+    """The whole request body, as an ASGI app reads it (until ``more_body`` is false or a disconnect)."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
 async def asgi_probe(scope: Scope, receive: Callable[[], Awaitable[Message]], send: Any) -> None:
     if scope["type"] == "lifespan":
         while True:
@@ -82,15 +95,7 @@ async def asgi_probe(scope: Scope, receive: Callable[[], Awaitable[Message]], se
         await send({"type": "websocket.send", "text": json.dumps(seen(scope.get("ltiaas_auth.launch")))})
         await send({"type": "websocket.close", "code": 1000})
         return
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    payload = json.dumps(seen(scope.get("ltiaas_auth.launch"), b"".join(chunks))).encode()
+    payload = json.dumps(seen(scope.get("ltiaas_auth.launch"), await read_body(receive))).encode()
     await send(
         {
             "type": "http.response.start",

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote_plus
 
 import pytest
-from helpers import CONFIG, Message, Scope, call_asgi, call_wsgi
+from helpers import CONFIG, Message, Scope, call_asgi, call_wsgi, read_body
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ltik_factory import fresh_ltik, make_ltik
@@ -575,15 +575,8 @@ def asgi_app_factory() -> Callable[[Scope, Callable[[], Any], Callable[[Message]
             raw = None
         key = scope.get("ltiaas_auth.launch")
         assert (key.ltik.raw if key is not None else None) == raw
-        chunks = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        payload = json.dumps({"ltik": raw, "body": b"".join(chunks).decode("latin-1")}).encode()
+        body = await read_body(receive)
+        payload = json.dumps({"ltik": raw, "body": body.decode("latin-1")}).encode()
         await send(
             {
                 "type": "http.response.start",
