@@ -1,9 +1,9 @@
-"""The LTIAAS endpoints the fake serves: a route table over the raw request path, and one handler per route.
+"""The LTIAAS API endpoints the fake serves: one handler per route, and the route table.
 
-Routing works on the path as sent (still percent-encoded): a line item id is a URL encoded once, `/` included,
-so the path is split on `/` first and each segment decoded after. A client that encodes the id without `/`
-(or not at all) gets a 404, as it would from LTIAAS. Leading slashes are collapsed: the official Python client
-sends ``//api/...`` and LTIAAS serves it.
+Routing (:mod:`._fake_routing`) works on the path as sent: a line item id is a URL encoded once, `/`
+included, so it stays one segment; a client that encodes the id without `/` (or not at all) gets a 404, as
+it would from LTIAAS. Platforms are served under ``/admin/platforms`` (LTIAAS's reference docs) and
+``/api/platforms`` (the Node SDK) alike.
 """
 
 from __future__ import annotations
@@ -11,26 +11,17 @@ from __future__ import annotations
 import html
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import jwt
 from werkzeug.wrappers import Response
 
 from ltiaas_auth.testing import _fake_validate as check
-from ltiaas_auth.testing._fake_auth import (
-    API_KEY_ONLY,
-    LAUNCH_ONLY,
-    LAUNCH_OR_SERVICE,
-    Scheme,
-    authenticate,
-)
+from ltiaas_auth.testing._fake_auth import API_KEY_ONLY, LAUNCH_ONLY, LAUNCH_OR_SERVICE
 from ltiaas_auth.testing._fake_http import (
-    INVALID_AUTH,
-    INVALID_LTIK,
     NOT_AVAILABLE,
     ApiError,
     bad_request,
@@ -39,84 +30,13 @@ from ltiaas_auth.testing._fake_http import (
     not_found,
 )
 from ltiaas_auth.testing._fake_launch import (
-    DEEP_LINKING_RETURN_URL,
     deep_linking_claims,
     lineitems_url,
     memberships_url,
     short_role,
 )
-from ltiaas_auth.testing._fake_state import Context, FakeState, Launch, default_platform_fields, new_platform
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    """What a handler sees: decoded path parameters, the query (first values), the body, the credential."""
-
-    params: tuple[str, ...]
-    query: Mapping[str, str]
-    body: bytes
-    credential_launch: Launch | None
-
-    @property
-    def launch(self) -> Launch:
-        """The launch behind a launch or service credential (routes that accept only those)."""
-        if self.credential_launch is None:
-            raise ApiError(401, INVALID_AUTH, INVALID_LTIK)
-        return self.credential_launch
-
-    def json(self, *, empty_ok: bool = False) -> dict[str, Any]:
-        return check.json_object(self.body, empty_ok=empty_ok)
-
-    def flag(self, name: str) -> bool:
-        """A boolean query value; LTIAAS takes only the strings ``true`` and ``false``."""
-        value = self.query.get(name, "false")
-        if value not in ("true", "false"):
-            raise bad_request(f"`{name}` must be true or false.")
-        return value == "true"
-
-
-Handler = Callable[[FakeState, ApiRequest], Response]
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    pattern: tuple[str | None, ...]  # None stands for a path parameter
-    accepts: frozenset[Scheme]
-    handler: Handler
-
-    def match(self, method: str, segments: Sequence[str]) -> tuple[str, ...] | None:
-        if method != self.method or len(segments) != len(self.pattern):
-            return None
-        params: list[str] = []
-        for expected, segment in zip(self.pattern, segments, strict=True):
-            if expected is None:
-                params.append(segment)
-            elif expected != segment:
-                return None
-        return tuple(params)
-
-
-def handle(
-    state: FakeState,
-    api_key: str,
-    method: str,
-    raw_path: str,
-    query: Mapping[str, str],
-    authorization: str | None,
-    body: bytes,
-) -> Response:
-    """Answer one request; callers hold ``state.lock``."""
-    segments = [unquote(segment) for segment in raw_path.lstrip("/").split("/")]
-    try:
-        for route in ROUTES:
-            params = route.match(method, segments)
-            if params is not None:
-                credential = authenticate(authorization, route.accepts, api_key, state)
-                return route.handler(state, ApiRequest(params, query, body, credential.launch))
-        raise not_found("Route")
-    except ApiError as error:
-        return error.response()
+from ltiaas_auth.testing._fake_routing import PARAM, ApiRequest, Handler, Route
+from ltiaas_auth.testing._fake_state import Context, FakeState, default_platform_fields, new_platform
 
 
 def _service(state: FakeState, request: ApiRequest, service: str) -> Context:
@@ -177,7 +97,7 @@ def _deep_linking_message(state: FakeState, request: ApiRequest) -> dict[str, st
     message = jwt.encode(
         deep_linking_claims(items, options, int(time.time())), state.secret, algorithm="HS256"
     )
-    return {"message": message, "target": DEEP_LINKING_RETURN_URL}
+    return {"message": message, "target": state.deep_linking_return_url}
 
 
 def _deep_linking(state: FakeState, request: ApiRequest) -> Response:
@@ -405,7 +325,6 @@ def _set_active(active: bool) -> Handler:
     return handler
 
 
-PARAM = None  # stands for a path parameter in a route pattern
 ROUTES: tuple[Route, ...] = (
     Route("GET", ("api", "idtoken"), LAUNCH_ONLY, _idtoken),
     Route("POST", ("api", "deeplinking", "form"), LAUNCH_ONLY, _deep_linking_form),
@@ -420,11 +339,17 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", ("api", "lineitems", PARAM, "scores"), LAUNCH_OR_SERVICE, _submit_score),
     Route("GET", ("api", "registrations", PARAM), API_KEY_ONLY, _registration),
     Route("POST", ("api", "registrations", PARAM, "complete"), API_KEY_ONLY, _complete_registration),
-    Route("GET", ("api", "platforms"), API_KEY_ONLY, _platforms),
-    Route("POST", ("api", "platforms"), API_KEY_ONLY, _create_platform),
-    Route("GET", ("api", "platforms", PARAM), API_KEY_ONLY, _get_platform),
-    Route("PUT", ("api", "platforms", PARAM), API_KEY_ONLY, _update_platform),
-    Route("DELETE", ("api", "platforms", PARAM), API_KEY_ONLY, _delete_platform),
-    Route("POST", ("api", "platforms", PARAM, "activate"), API_KEY_ONLY, _set_active(True)),
-    Route("POST", ("api", "platforms", PARAM, "deactivate"), API_KEY_ONLY, _set_active(False)),
+    *(
+        route
+        for prefix in ("admin", "api")
+        for route in (
+            Route("GET", (prefix, "platforms"), API_KEY_ONLY, _platforms),
+            Route("POST", (prefix, "platforms"), API_KEY_ONLY, _create_platform),
+            Route("GET", (prefix, "platforms", PARAM), API_KEY_ONLY, _get_platform),
+            Route("PUT", (prefix, "platforms", PARAM), API_KEY_ONLY, _update_platform),
+            Route("DELETE", (prefix, "platforms", PARAM), API_KEY_ONLY, _delete_platform),
+            Route("POST", (prefix, "platforms", PARAM, "activate"), API_KEY_ONLY, _set_active(True)),
+            Route("POST", (prefix, "platforms", PARAM, "deactivate"), API_KEY_ONLY, _set_active(False)),
+        )
+    ),
 )

@@ -7,7 +7,11 @@ Everything here is a pure function of a :class:`LaunchSpec`, so the shapes can b
 from __future__ import annotations
 
 import base64
+import secrets
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -16,10 +20,14 @@ CLIENT_ID = "fake-ltiaas-client"
 DEPLOYMENT_ID = "1"
 PLATFORM_NAME = "Example LMS"
 TOOL_URL = "https://tool.example.com/launch"
-DEEP_LINKING_RETURN_URL = f"{PLATFORM_URL}/mod/lti/contentitem_return.php"
+#: Where deep-linking answers go: the fake's own page (the LMS's return URL), under the fake's URL.
+DEEP_LINKING_RETURN_PATH = "/lti/deeplinking/return"
 
 SERVICES = ("outcomes", "deepLinking", "assignmentAndGrades", "namesAndRoles")
+DEFAULT_SERVICES = ("assignmentAndGrades", "namesAndRoles", "deepLinking")
 LTI_VERSIONS = ("1.3.0", "1.2.0")
+#: ``message_type`` of a launch -> the LTI message type LTIAAS reports in ``launch.type``.
+MESSAGE_TYPES = {"resource_link": "LtiResourceLinkRequest", "deep_linking": "LtiDeepLinkingRequest"}
 RAW_ID_TOKEN_LIFETIME = 3600
 
 _ROLE_VOCABULARY = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
@@ -48,10 +56,78 @@ class LaunchSpec:
     issued_at: int
     lti_version: str
     platform_id: str
+    message_type: str = "resource_link"
+    deep_linking_return_url: str = f"{PLATFORM_URL}/mod/lti/contentitem_return.php"
 
     @property
     def legacy(self) -> bool:
         return self.lti_version == "1.2.0"
+
+    @property
+    def lti_message_type(self) -> str:
+        return "basic-lti-launch-request" if self.legacy else MESSAGE_TYPES[self.message_type]
+
+
+def build_spec(
+    *,
+    platform_id: str,
+    user_id: str | None = None,
+    name: str | None = "Ada Lovelace",
+    email: str | None = "ada.lovelace@example.edu",
+    roles: Sequence[str] = ("Learner",),
+    context_id: str | None = None,
+    context_title: str = "Course",
+    resource_link_id: str | None = None,
+    services: Sequence[str] = DEFAULT_SERVICES,
+    issued_at: float | datetime | None = None,
+    lti_version: str = "1.3.0",
+    message_type: str = "resource_link",
+) -> LaunchSpec:
+    """``FakeLtiaas.launch()``'s keywords, checked, as a spec (one rule for the fake and make_idtoken)."""
+    if lti_version not in LTI_VERSIONS:
+        raise ValueError(f"lti_version must be one of {', '.join(LTI_VERSIONS)}")
+    if message_type not in MESSAGE_TYPES:
+        raise ValueError(f"message_type must be one of {', '.join(MESSAGE_TYPES)}")
+    if message_type == "deep_linking" and lti_version != "1.3.0":
+        raise ValueError("deep linking is an LTI 1.3 message: use lti_version='1.3.0'")
+    unknown = set(names(services, "services")) - set(SERVICES)
+    if unknown:
+        raise ValueError(f"unknown services {sorted(unknown)}; known: {', '.join(SERVICES)}")
+    return LaunchSpec(
+        user_id=_or_random(user_id, "user"),
+        name=name,
+        email=email,
+        roles=names(roles, "roles"),
+        context_id=_or_random(context_id, "course"),
+        context_title=context_title,
+        resource_link_id=_or_random(resource_link_id, "link"),
+        services=frozenset(services),
+        issued_at=_timestamp(issued_at),
+        lti_version=lti_version,
+        platform_id=platform_id,
+        message_type=message_type,
+    )
+
+
+def names(values: Sequence[str], what: str) -> tuple[str, ...]:
+    """`values` as a tuple, refusing a bare str (which would otherwise be read letter by letter)."""
+    if isinstance(values, str):
+        raise TypeError(f"{what} must be a sequence of names, not a str")
+    return tuple(values)
+
+
+def _or_random(value: str | None, prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}" if value is None else value
+
+
+def _timestamp(issued_at: float | datetime | None) -> int:
+    if issued_at is None:
+        return int(time.time())
+    if isinstance(issued_at, datetime):
+        if issued_at.tzinfo is None:
+            raise ValueError("issued_at must be an aware datetime")
+        return int(issued_at.timestamp())
+    return int(issued_at)
 
 
 def role_uri(role: str) -> str:
@@ -90,8 +166,13 @@ def ltik_claims(spec: LaunchSpec, lifetime: int, state: str) -> dict[str, Any]:
 
 def member(spec: LaunchSpec) -> dict[str, Any]:
     """The NRPS membership entry of the launching user."""
-    entry: dict[str, Any] = {"status": "Active", "userId": spec.user_id, **_names(spec)}
-    entry["roles"] = [role_uri(role) for role in spec.roles]
+    return member_entry(spec.user_id, spec.name, spec.email, spec.roles)
+
+
+def member_entry(user_id: str, name: str | None, email: str | None, roles: Sequence[str]) -> dict[str, Any]:
+    """One NRPS membership entry (a launching user, or one seeded with ``FakeLtiaas.add_members``)."""
+    entry: dict[str, Any] = {"status": "Active", "userId": user_id, **_person(name, email)}
+    entry["roles"] = [role_uri(role) for role in roles]
     return entry
 
 
@@ -99,6 +180,14 @@ def idtoken(spec: LaunchSpec, service_key: str | None) -> dict[str, Any]:
     """The idtoken LTIAAS serves at ``GET /api/idtoken``."""
     user: dict[str, Any] = {"id": spec.user_id, "roles": [role_uri(role) for role in spec.roles]}
     user.update(_names(spec))
+    launch: dict[str, Any] = {
+        "type": spec.lti_message_type,
+        "target": TOOL_URL,
+        "context": {"id": spec.context_id, "title": spec.context_title, "type": _COURSE_TYPE},
+    }
+    if spec.message_type == "resource_link":
+        launch["resourceLink"] = {"id": spec.resource_link_id, "title": "Activity"}
+    launch.update(presentation={"documentTarget": "iframe", "locale": "en"}, custom={})
     return {
         "ltiVersion": spec.lti_version,
         "user": user,
@@ -111,14 +200,7 @@ def idtoken(spec: LaunchSpec, service_key: str | None) -> dict[str, Any]:
             "productFamilyCode": "moodle",
             "version": "4.3",
         },
-        "launch": {
-            "type": "basic-lti-launch-request" if spec.legacy else "LtiResourceLinkRequest",
-            "target": TOOL_URL,
-            "context": {"id": spec.context_id, "title": spec.context_title, "type": _COURSE_TYPE},
-            "resourceLink": {"id": spec.resource_link_id, "title": "Activity"},
-            "presentation": {"documentTarget": "iframe", "locale": "en"},
-            "custom": {},
-        },
+        "launch": launch,
         "services": _services(spec, service_key),
     }
 
@@ -129,13 +211,17 @@ def raw_idtoken(spec: LaunchSpec) -> dict[str, Any]:
 
 
 def _names(spec: LaunchSpec) -> dict[str, str]:
-    names: dict[str, str] = {}
-    if spec.name:
-        given, family = _split_name(spec.name)
-        names.update(name=spec.name, givenName=given, familyName=family)
-    if spec.email:
-        names["email"] = spec.email
-    return names
+    return _person(spec.name, spec.email)
+
+
+def _person(name: str | None, email: str | None) -> dict[str, str]:
+    person: dict[str, str] = {}
+    if name:
+        given, family = _split_name(name)
+        person.update(name=name, givenName=given, familyName=family)
+    if email:
+        person["email"] = email
+    return person
 
 
 def _split_name(name: str) -> tuple[str, str]:
@@ -147,6 +233,8 @@ def _services(spec: LaunchSpec, service_key: str | None) -> dict[str, Any]:
     services: dict[str, Any] = {name: {"available": name in spec.services} for name in SERVICES}
     if "deepLinking" in spec.services:
         services["deepLinking"].update(acceptTypes=_ACCEPT_TYPES, acceptMultiple=True)
+        if spec.message_type == "deep_linking":
+            services["deepLinking"]["deepLinkReturnUrl"] = spec.deep_linking_return_url
     if "assignmentAndGrades" in spec.services:
         services["assignmentAndGrades"]["scopes"] = _AGS_SCOPES
     if service_key is not None:
@@ -163,16 +251,24 @@ def _raw_lti13(spec: LaunchSpec) -> dict[str, Any]:
         "iat": spec.issued_at,
         "exp": spec.issued_at + RAW_ID_TOKEN_LIFETIME,
         "nonce": f"nonce-{spec.resource_link_id}-{spec.issued_at}",
-        _LTI + "message_type": "LtiResourceLinkRequest",
+        _LTI + "message_type": spec.lti_message_type,
         _LTI + "version": "1.3.0",
         _LTI + "deployment_id": DEPLOYMENT_ID,
         _LTI + "target_link_uri": TOOL_URL,
         _LTI + "roles": [role_uri(role) for role in spec.roles],
         _LTI + "context": {"id": spec.context_id, "title": spec.context_title, "type": _COURSE_TYPE},
-        _LTI + "resource_link": {"id": spec.resource_link_id, "title": "Activity"},
         _LTI + "custom": {},
         "ltiVersion": "1.3.0",
     }
+    if spec.message_type == "resource_link":
+        raw[_LTI + "resource_link"] = {"id": spec.resource_link_id, "title": "Activity"}
+    else:
+        raw["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"] = {
+            "deep_link_return_url": spec.deep_linking_return_url,
+            "accept_types": _ACCEPT_TYPES,
+            "accept_presentation_document_targets": ["iframe", "window"],
+            "accept_multiple": True,
+        }
     if spec.name:
         given, family = _split_name(spec.name)
         raw.update(name=spec.name, given_name=given, family_name=family)

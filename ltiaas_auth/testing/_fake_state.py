@@ -7,8 +7,10 @@ One :class:`FakeState` belongs to one :class:`FakeLtiaas`; every read or write h
 from __future__ import annotations
 
 import base64
+import dataclasses
 import secrets
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,12 +18,15 @@ import jwt
 
 from ltiaas_auth.testing._fake_launch import (
     CLIENT_ID,
+    DEEP_LINKING_RETURN_PATH,
     PLATFORM_NAME,
     PLATFORM_URL,
     LaunchSpec,
     idtoken,
     ltik_claims,
     member,
+    member_entry,
+    names,
     raw_idtoken,
 )
 
@@ -37,6 +42,18 @@ class Launch:
     service_key: str | None
     idtoken: dict[str, Any]
     raw_idtoken: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DeepLinkReturn:
+    """What a tool sent back to the LMS from a deep-linking launch (the form LTIAAS built, submitted)."""
+
+    content_items: list[dict[str, Any]]
+    message: str | None = None
+    log: str | None = None
+    error_message: str | None = None
+    error_log: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict, repr=False)  # the whole LtiDeepLinkingResponse
 
 
 @dataclass
@@ -67,9 +84,19 @@ class FakeState:
             self.platform_id: new_platform(self.platform_id, default_platform_fields())
         }
         self.registrations: dict[str, dict[str, Any]] = {}
+        self.deep_link_returns: list[DeepLinkReturn] = []
+        self.base_url: str | None = None  # the fake's own URL, while it serves
+
+    @property
+    def deep_linking_return_url(self) -> str:
+        """Where deep-linking forms post: the fake itself while it serves (so it can record the return)."""
+        if self.base_url is None:
+            return f"{PLATFORM_URL}/mod/lti/contentitem_return.php"
+        return self.base_url + DEEP_LINKING_RETURN_PATH
 
     def add_launch(self, spec: LaunchSpec) -> Launch:
         """Mint a unique ltik for `spec`, a service key when it has AGS or NRPS, and enrol the user."""
+        spec = dataclasses.replace(spec, deep_linking_return_url=self.deep_linking_return_url)
         claims = ltik_claims(spec, self.ltik_lifetime, secrets.token_urlsafe(16))
         token = jwt.encode(claims, self.secret, algorithm="HS256")
         service_key = secrets.token_urlsafe(32) if spec.services & _SERVICE_KEY_SERVICES else None
@@ -81,6 +108,27 @@ class FakeState:
         context.members[spec.user_id] = member(spec)
         context.member_links.setdefault(spec.user_id, set()).add(spec.resource_link_id)
         return launch
+
+    def add_members(
+        self, context_id: str, members: Iterable[str | Mapping[str, Any]], context_title: str
+    ) -> None:
+        """Put `members` on the context's roster (see ``FakeLtiaas.add_members``), in the order given."""
+        context = self.contexts.setdefault(context_id, Context(context_id, context_title))
+        entries = []
+        for each in members:
+            fields: Mapping[str, Any] = {"user_id": each} if isinstance(each, str) else each
+            unknown = set(fields) - {"user_id", "name", "email", "roles"}
+            if unknown:
+                known = "user_id, name, email, roles"
+                raise ValueError(f"unknown member fields {sorted(unknown)}; known: {known}")
+            user_id = fields.get("user_id")
+            if not isinstance(user_id, str) or not user_id:
+                raise ValueError("each member needs a non-empty str user_id")
+            roles = names(fields.get("roles", ("Learner",)), "roles")
+            entries.append(member_entry(user_id, fields.get("name"), fields.get("email"), roles))
+        for entry in entries:  # all checked first: a bad member adds none
+            context.members[entry["userId"]] = entry
+            context.member_links.setdefault(entry["userId"], set())
 
     def verified_launch(self, token: str) -> Launch | None:
         """The launch of an ltik this fake signed and that has not expired, else None."""

@@ -1,8 +1,9 @@
 """Request-body checks: the fake refuses (400, LTIAAS shape) what LTIAAS or the LMS would refuse.
 
-Being strict here is the point: a client that sends `null` for an unset field, a number as a string, a date
-without an offset or `user_id` instead of `userId` fails against the fake as it would in production.
-Unknown fields are dropped, never echoed back.
+Being strict here is the point: a client that sends a number as a string, a date without an offset or
+`user_id` instead of `userId` fails against the fake as it would in production. A `null` field is taken as
+absent, as LTIAAS does (its own Python client sends `null` for every unset optional field), so a required
+field sent as `null` is missing. Unknown fields are dropped, never echoed back.
 """
 
 from __future__ import annotations
@@ -131,7 +132,9 @@ def score(body: dict[str, Any]) -> dict[str, Any]:
         "activityProgress": text(body, "activityProgress", required=True, choices=ACTIVITY_PROGRESS),
         "gradingProgress": text(body, "gradingProgress", required=True, choices=GRADING_PROGRESS),
         "scoreGiven": number(body, "scoreGiven"),
-        "scoreMaximum": number(body, "scoreMaximum", required="scoreGiven" in body, positive=True),
+        "scoreMaximum": number(
+            body, "scoreMaximum", required=body.get("scoreGiven") is not None, positive=True
+        ),
         "comment": text(body, "comment"),
         "timestamp": timestamp(body, "timestamp"),
     }
@@ -144,6 +147,7 @@ def deep_linking(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, 
     for item in items:
         if not isinstance(item, dict) or item.get("type") not in CONTENT_ITEM_TYPES:
             raise bad_request(f"Each content item needs a `type` among {', '.join(CONTENT_ITEM_TYPES)}.")
+    items = [_without_nulls(item) for item in items]
     options = mapping(body, "options") or {}
     names = ("message", "log", "errMessage", "errLog")
     return items, _present({name: text(options, name) for name in names})
@@ -182,9 +186,21 @@ def registration_options(body: dict[str, Any]) -> tuple[str | None, bool]:
 
 
 def _get(data: dict[str, Any], name: str, required: bool) -> Any:
-    value = data.get(name, _MISSING)
+    """The field's value, or _MISSING when absent or `null` (LTIAAS reads a `null` as an unset field)."""
+    value = data.get(name)
+    if value is None:
+        value = _MISSING
     if value is _MISSING and required:
         raise bad_request(f"`{name}` is required.")
+    return value
+
+
+def _without_nulls(value: Any) -> Any:
+    """`value` with every `null` member of its objects left out, at any depth (unset, for LTIAAS)."""
+    if isinstance(value, dict):
+        return {name: _without_nulls(each) for name, each in value.items() if each is not None}
+    if isinstance(value, list):
+        return [_without_nulls(each) for each in value]
     return value
 
 
