@@ -1,0 +1,111 @@
+"""``install(app)``: the one call that puts ltiaas_auth on a Starlette (or FastAPI) app.
+
+It adds :class:`ltiaas_auth.LtiaasASGIMiddleware` (the gate: every rule lives there), an exception
+handler that answers an ``LtiaasAuthError`` raised in an endpoint as the middleware answers a rejection,
+and a lifespan-managed ``AsyncLtiaasClient`` (when ``ltiaas_auth.api`` can be imported). This module
+imports Starlette only; the FastAPI dependencies are in :mod:`ltiaas_auth.fastapi`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, cast
+
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from starlette.websockets import WebSocketClose
+
+from ._gate import render
+from .asgi import WS_POLICY_VIOLATION, LtiaasASGIMiddleware
+from .config import LtiaasConfig
+from .errors import LtiaasAuthError
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.types import ExceptionHandler
+
+    from .api import AsyncLtiaasClient
+
+__all__ = ["app_client", "app_config", "install", "render_error"]
+
+#: Where ``install`` keeps the config and the lifespan's client, on ``app.state``.
+CONFIG_STATE = "ltiaas_config"
+CLIENT_STATE = "ltiaas_client"
+#: FastAPI's documentation routes: exempt, so ``/docs`` loads and its "Authorize" button can send an ltik.
+_DOCS_ATTRIBUTES = ("openapi_url", "docs_url", "redoc_url", "swagger_ui_oauth2_redirect_url")
+
+
+def install(app: Starlette, config: LtiaasConfig | None = None, **middleware_options: Any) -> LtiaasConfig:
+    """Install the gate, the error rendering and the API client on ``app``; returns the config used.
+
+    ``config`` defaults to ``LtiaasConfig.from_env()``. ``middleware_options`` are those of
+    ``LtiaasASGIMiddleware``, with ``prefetch_idtoken=True`` unless given; on a FastAPI app its
+    documentation routes (``/docs``, ``/redoc``, ``/openapi.json``) are added to ``exempt``. Call it
+    after adding your own middleware, so the gate is the outermost of them (Starlette runs the last
+    added first). The middleware is built when the app first starts, as Starlette always does.
+    """
+    if config is None:
+        config = LtiaasConfig.from_env()
+    elif not isinstance(config, LtiaasConfig):
+        raise TypeError("config must be an LtiaasConfig (or None, to read it from the environment).")
+    options: dict[str, Any] = {"prefetch_idtoken": True, **middleware_options}
+    exempt = options.pop("exempt", ())
+    if isinstance(exempt, str):
+        raise ValueError("exempt takes a sequence of fnmatch globs, not a single string.")
+    docs = [getattr(app, name, None) for name in _DOCS_ATTRIBUTES]
+    options["exempt"] = (*exempt, *(path for path in docs if isinstance(path, str) and path))
+    app.add_middleware(LtiaasASGIMiddleware, config=config, **options)
+    app.add_exception_handler(LtiaasAuthError, cast("ExceptionHandler", render_error))
+    setattr(app.state, CONFIG_STATE, config)
+    app.router.lifespan_context = _with_client(app, app.router.lifespan_context, config)
+    return config
+
+
+async def render_error(connection: HTTPConnection, error: Exception) -> Response | WebSocketClose:
+    """An ``LtiaasAuthError`` raised by an endpoint or a dependency, answered as the middleware answers a
+    rejection: LTIAAS's shape, never a token; a websocket is closed with 1008 (before it is accepted,
+    servers answer the handshake with 403)."""
+    if not isinstance(error, LtiaasAuthError):  # pragma: no cover - registered for LtiaasAuthError only
+        raise error
+    if connection.scope["type"] == "websocket":
+        return WebSocketClose(code=WS_POLICY_VIOLATION, reason=error.code)
+    status, headers, body = render(error)
+    return Response(body, status_code=status, headers=dict(headers))
+
+
+def app_config(connection: HTTPConnection) -> LtiaasConfig:
+    """The config ``install`` put on the connection's app."""
+    config = getattr(connection.app.state, CONFIG_STATE, None)
+    if not isinstance(config, LtiaasConfig):
+        raise RuntimeError("ltiaas_auth is not installed on this app: call install(app) first.")
+    return config
+
+
+def app_client(connection: HTTPConnection) -> AsyncLtiaasClient | None:
+    """The app's lifespan-managed client, or None when the lifespan has not run (``httpx.ASGITransport``
+    never runs it)."""
+    client: AsyncLtiaasClient | None = getattr(connection.app.state, CLIENT_STATE, None)
+    return client
+
+
+def _with_client(app: Starlette, lifespan: Any, config: LtiaasConfig) -> Any:
+    """``lifespan`` with one ``AsyncLtiaasClient`` open around it, kept on ``app.state`` meanwhile."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan_with_client(lifespan_app: Any) -> AsyncIterator[Any]:
+        try:
+            from .api import AsyncLtiaasClient
+        except ModuleNotFoundError:  # the api extra (httpx) is not installed: no client to manage
+            async with lifespan(lifespan_app) as state:
+                yield state
+            return
+        async with AsyncLtiaasClient(config) as client:
+            setattr(app.state, CLIENT_STATE, client)
+            try:
+                async with lifespan(lifespan_app) as state:
+                    yield state
+            finally:
+                setattr(app.state, CLIENT_STATE, None)
+
+    return lifespan_with_client
