@@ -8,9 +8,10 @@ clients strip on a redirect to another origin.
 
 from __future__ import annotations
 
+import hmac
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from .config import origin_of
+from .config import check_config, origin_of
 from .context import current_credential
 from .errors import ForeignOriginError
 
@@ -43,7 +44,7 @@ class LtiaasAuth:
     __slots__ = ("config",)
 
     def __init__(self, config: LtiaasConfig | None = None) -> None:
-        self.config = config
+        self.config = None if config is None else check_config(config)
 
     def __repr__(self) -> str:
         return f"LtiaasAuth(config={self.config!r})"
@@ -57,11 +58,18 @@ def authorization_for(url: str, config: LtiaasConfig | None = None) -> str:
     """The current credential's ``Authorization`` value for a request to ``url``.
 
     The one origin check every client adapter shares: with ``config``, ``url`` must be on its origin and
-    the current credential must belong to that origin; with none, the credential's own config decides.
-    Anything else raises ``ForeignOriginError``, so the caller sends nothing.
+    the current credential must belong to the same account (an equal API key and origin: two accounts on
+    one origin never get each other's key); with none, the credential's own config decides. Anything else
+    raises ``ForeignOriginError``, so the caller sends nothing.
     """
     credential = current_credential()
-    config = config or credential.config
-    if credential.config.origin != config.origin or origin_of(url) != config.origin:
+    own = credential.config
+    config = own if config is None else check_config(config)
+    if not isinstance(url, str):
+        raise TypeError(f"url must be a string, not {type(url).__name__}.")
+    same_account = own is config or (
+        own.origin == config.origin and hmac.compare_digest(own.api_key, config.api_key)
+    )
+    if not same_account or origin_of(url) != config.origin:
         raise ForeignOriginError(f"Refused to send LTIAAS credentials anywhere but {config.base_url}.")
     return credential.authorization

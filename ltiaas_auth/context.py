@@ -6,10 +6,12 @@ thread or task ever sees another's.
 
 from __future__ import annotations
 
+import threading
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from .config import check_config
 from .credentials import ApiKeyCredential, Credential, Launch, ServiceCredential
 from .errors import NoLaunchContext
 from .ltik import Ltik, parse_ltik
@@ -34,22 +36,39 @@ credential_var: ContextVar[Credential | None] = ContextVar("ltiaas_auth.credenti
 
 
 class CredentialScope(Generic[C]):
-    """Makes ``credential`` current inside ``with`` / ``async with`` and restores the outer one on exit."""
+    """Makes ``credential`` current inside ``with`` / ``async with`` and restores the outer one on exit.
 
-    __slots__ = ("_tokens", "credential")
+    One scope may be entered from several threads or tasks at once (each in its own context): on exit each
+    resets the token it set itself, found by the context it was set in, so none leaves the credential set.
+    """
+
+    __slots__ = ("_lock", "_tokens", "credential")
 
     def __init__(self, credential: C) -> None:
         self.credential = credential
         self._tokens: list[Token[Credential | None]] = []
+        self._lock = threading.Lock()
 
     def __enter__(self) -> C:
-        self._tokens.append(credential_var.set(self.credential))
+        token = credential_var.set(self.credential)
+        with self._lock:
+            self._tokens.append(token)
         return self.credential
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        credential_var.reset(self._tokens.pop())
+        with self._lock:
+            # The innermost token set in this context: resetting a token of another context raises
+            # ValueError, so try them newest first.
+            for index in range(len(self._tokens) - 1, -1, -1):
+                try:
+                    credential_var.reset(self._tokens[index])
+                except ValueError:
+                    continue
+                del self._tokens[index]
+                return
+        raise RuntimeError("This CredentialScope was not entered in this context.")
 
     async def __aenter__(self) -> C:
         return self.__enter__()
@@ -62,6 +81,7 @@ class CredentialScope(Generic[C]):
 
 def make_launch(config: LtiaasConfig, ltik: str | Ltik) -> Launch:
     """A ``Launch`` for ``ltik``, parsed and expiry-checked under ``config``'s clock, max age and leeway."""
+    config = check_config(config)
     parsed = parse_ltik(ltik, now=config.clock(), max_age=config.ltik_max_age, leeway=config.leeway)
     return Launch(config, parsed)
 

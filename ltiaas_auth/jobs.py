@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
+from .config import check_config
 from .context import CredentialScope, service_context
 from .errors import NoLaunchContext
 
@@ -67,6 +68,7 @@ def stored_service_context(
     ``NoLaunchContext`` when there is no store or no key for it: that context has not been launched with
     grades or rosters since the store was set up.
     """
+    config = check_config(config)
     store = store if store is not None else config.service_keys
     if store is None:
         raise NoLaunchContext("No service key store: pass store= or set LtiaasConfig(service_keys=...).")

@@ -15,7 +15,7 @@ from helpers import idtoken_fetches
 from recording_server import listening_socket
 from redis_server import redis_server, shared_redis
 
-from ltiaas_auth import LtiaasConfig
+from ltiaas_auth import LtiaasConfig, UpstreamError
 from ltiaas_auth.context import make_launch
 from ltiaas_auth.redis_store import RedisIdtokenStore
 from ltiaas_auth.stores import IdtokenStore
@@ -97,7 +97,9 @@ def test_nothing_secret_is_stored_and_ttl_is_redis_expiry(fake, server, stores):
                         assert part.encode() not in text
             ours = client.keys(store.prefix + "*")
             idtoken_key = next(k for k in ours if b":idtoken:" in k)
-            assert json.loads(client.get(idtoken_key) or b"")["user"]["id"]
+            sealed = (client.get(idtoken_key) or b"").decode()
+            assert sealed.startswith("v1.")  # the idtoken behind an HMAC binding it to its key
+            assert json.loads(sealed.split(".", 2)[2])["user"]["id"]
             assert 0 < client.pttl(idtoken_key) <= 600_000  # the ltik's time left, not idtoken_ttl
             assert not [k for k in ours if b":lock:" in k]  # released after the fetch
         finally:
@@ -109,11 +111,16 @@ def test_a_lock_holder_that_never_delivers_costs_a_bounded_wait(fake, stores):
     store = stores()
     config = fake.config(idtoken_store=store, timeout=0.5)
     launch = make_launch(config, ltik)
-    assert store.lock(launch.ltik.digest, 60) is not None  # another "process" took it and died
+    token = store.lock(launch.cache_key, 60)  # another "process" took it and hangs
+    assert token is not None
     started = time.monotonic()
-    assert launch.idtoken()["user"]["id"]
+    with pytest.raises(UpstreamError):
+        launch.idtoken()
     waited = time.monotonic() - started
-    assert 1.5 < waited < 5  # the fetch limit (2 x timeout + 1 s), then a direct fetch
+    assert 1.5 < waited < 3  # the fetch deadline (2 x timeout + 1 s), never longer
+    assert idtoken_fetches(fake) == 0
+    store.unlock(launch.cache_key, token)  # the holder is gone: the next caller fetches afresh
+    assert launch.idtoken()["user"]["id"]
     assert idtoken_fetches(fake) == 1
 
 
