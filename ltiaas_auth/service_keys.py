@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._syntax import is_token68
+from .errors import LtiaasAuthError
 
 if TYPE_CHECKING:
     from .credentials import Launch
@@ -31,6 +32,7 @@ __all__ = [
     "SQLiteServiceKeyStore",
     "ServiceKeyRecord",
     "ServiceKeyStore",
+    "ServiceKeyStoreError",
     "record_service_key",
 ]
 
@@ -134,26 +136,40 @@ WHERE excluded.seen_at >= ltiaas_service_keys.seen_at
 _COLUMNS = "platform_id, context_id, resource_link_id, service_key, seen_at"
 
 
+class ServiceKeyStoreError(LtiaasAuthError):
+    """The service key store cannot be used: its file is not a SQLite database, or its path is a
+    symbolic link to nowhere (someone else may have planted it to capture the keys)."""
+
+    code = "SERVICE_KEY_STORE_ERROR"
+    status = 500
+    default_description = "The service key store cannot be used."
+
+
 class SQLiteServiceKeyStore:
     """A SQLite file shared by the web workers that record keys and the jobs that read them.
 
     WAL mode lets readers and the writer proceed together; every write is one autocommit statement and a
     locked database is waited on for up to ``timeout`` seconds, so any number of processes can share the
-    file. Each process opens its own connection on first use (a connection must not cross ``fork``), and
-    threads share it under a lock. ``close()`` (or ``with``) closes this process's connection.
+    file. Each thread of each process opens its own connection on first use (a connection must not cross
+    ``fork``), so no lock of ours is held while SQLite waits: a write-locked file delays each writer by
+    ``timeout`` at most, side by side, never one after the other. ``close()`` (or ``with``) closes this
+    process's connections.
 
     Service keys do not expire, so a new file is created readable by its owner only (SQLite gives its
-    ``-wal`` and ``-shm`` files the same mode); an existing file keeps its mode.
+    ``-wal`` and ``-shm`` files the same mode); an existing file keeps its mode. A path (or a ``-wal``,
+    ``-shm`` or ``-journal`` path beside it) that is a symbolic link to nothing is refused, and a file
+    that is not a SQLite database raises ``ServiceKeyStoreError``, never ``sqlite3.DatabaseError``.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0) -> None:
         self.path = Path(path)
         self.timeout = timeout
-        self._lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
-        self._pid = 0
-        with self._lock:
-            self._connect()
+        self._lock = threading.Lock()  # guards the list of connections only, never a query
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+        self._ready = False
+        self._connect()
 
     def __repr__(self) -> str:
         return f"SQLiteServiceKeyStore({str(self.path)!r})"
@@ -167,15 +183,17 @@ class SQLiteServiceKeyStore:
         self.close()
 
     def close(self) -> None:
-        """Close this process's connection; a later call opens a new one."""
+        """Close this process's connections; a later call opens new ones."""
         with self._lock:
-            if self._connection is not None and self._pid == os.getpid():
-                self._connection.close()
-            self._connection = None
+            connections, self._connections = self._connections, []
+            mine = self._pid == os.getpid()
+        if mine:
+            for connection in connections:
+                connection.close()
+        self._local = threading.local()
 
     def put(self, record: ServiceKeyRecord) -> None:
-        with self._lock:
-            self._connect().execute(_UPSERT, (*_key_of(record), record.service_key, record.seen_at))
+        self._execute(_UPSERT, (*_key_of(record), record.service_key, record.seen_at))
 
     def get(
         self, platform_id: str, context_id: str | None = None, resource_link_id: str | None = None
@@ -184,34 +202,57 @@ class SQLiteServiceKeyStore:
             f"SELECT {_COLUMNS} FROM ltiaas_service_keys "  # noqa: S608 - constant column list
             "WHERE platform_id = ? AND context_id = ? AND resource_link_id = ?"
         )
-        with self._lock:
-            row = self._connect().execute(query, _key(platform_id, context_id, resource_link_id)).fetchone()
-        return None if row is None else _record(row)
+        rows = self._execute(query, _key(platform_id, context_id, resource_link_id))
+        return _record(rows[0]) if rows else None
 
     def records(self) -> list[ServiceKeyRecord]:
         query = f"SELECT {_COLUMNS} FROM ltiaas_service_keys ORDER BY seen_at"  # noqa: S608 - constant
-        with self._lock:
-            rows = self._connect().execute(query).fetchall()
-        return [_record(row) for row in rows]
+        return [_record(row) for row in self._execute(query)]
+
+    def _execute(self, query: str, parameters: tuple[object, ...] = ()) -> list[Any]:
+        connection = self._connect()
+        try:
+            return connection.execute(query, parameters).fetchall()
+        except sqlite3.DatabaseError as error:
+            if isinstance(error, sqlite3.OperationalError):
+                raise  # locked or busy past the timeout: the caller's to retry
+            raise _store_error(error) from None
 
     def _connect(self) -> sqlite3.Connection:
-        """This process's connection, opened (and the schema ensured) on first use; call under the lock."""
-        if self._connection is not None and self._pid == os.getpid():
-            return self._connection
+        """This thread's connection, opened (and the file checked, the schema ensured) on first use."""
+        pid = os.getpid()
+        if self._pid != pid:  # forked: the parent's connections are not ours to use or close
+            with self._lock:
+                self._connections, self._pid, self._ready = [], pid, False
+            self._local = threading.local()
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            return connection
+        _refuse_dangling_links(self.path)
         with contextlib.suppress(FileExistsError):
-            os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))  # an empty database
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _NOFOLLOW, 0o600)
+            os.close(fd)  # an empty database
         # timeout= is SQLite's busy_timeout; isolation_level=None makes every statement its own transaction.
         connection = sqlite3.connect(
             self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
         )
         try:
-            self._use_wal(connection)
+            if not self._ready:
+                self._use_wal(connection)
+                connection.execute(_SCHEMA)
             connection.execute("PRAGMA synchronous = NORMAL")
-            connection.execute(_SCHEMA)
+        except sqlite3.DatabaseError as error:
+            connection.close()
+            if isinstance(error, sqlite3.OperationalError) and "not a database" not in str(error):
+                raise
+            raise _store_error(error) from None
         except BaseException:
             connection.close()
             raise
-        self._connection, self._pid = connection, os.getpid()
+        with self._lock:
+            self._connections.append(connection)
+            self._ready = True
+        self._local.connection = connection
         return connection
 
     def _use_wal(self, connection: sqlite3.Connection) -> None:
@@ -229,6 +270,23 @@ class SQLiteServiceKeyStore:
             if time.monotonic() > deadline:
                 raise sqlite3.OperationalError("could not switch the service key store to WAL mode")
             time.sleep(0.01)
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def _refuse_dangling_links(path: Path) -> None:
+    for candidate in (path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
+        if candidate.is_symlink() and not candidate.exists():
+            raise ServiceKeyStoreError(
+                f"{candidate} is a symbolic link to nothing; refusing to create a service key store there."
+            )
+
+
+def _store_error(error: sqlite3.DatabaseError) -> ServiceKeyStoreError:
+    return ServiceKeyStoreError(
+        f"The service key store's file is not a usable SQLite database ({type(error).__name__})."
+    )
 
 
 def record_service_key(store: ServiceKeyStore, idtoken: dict[str, Any], launch: Launch) -> None:
