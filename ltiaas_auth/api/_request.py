@@ -117,14 +117,19 @@ def build(
     """The request for ``call``; with ``next_url`` (a listing's ``next`` link) the same endpoint with
     ``url=<next>`` alone, so the LMS's URL goes back to LTIAAS and is never requested directly."""
     endpoint = call.endpoint
-    path = endpoint.path.replace(PLATFORMS, platforms_path).format(*(_segment(i) for i in call.ids))
-    pairs: tuple[tuple[str, QueryValue], ...] = (("url", next_url),) if next_url is not None else call.query
-    query = "&".join(
-        f"{quote(name, safe='')}={_query_value(value)}" for name, value in pairs if value is not None
-    )
-    content = None
-    if call.body is not None:
-        content = json.dumps(call.body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    try:
+        path = endpoint.path.replace(PLATFORMS, platforms_path).format(*(_segment(i) for i in call.ids))
+        pairs = (("url", next_url),) if next_url is not None else call.query
+        query = "&".join(
+            f"{quote(name, safe='')}={_query_value(value)}" for name, value in pairs if value is not None
+        )
+        content = None
+        if call.body is not None:
+            content = json.dumps(
+                call.body, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            ).encode()
+    except UnicodeEncodeError:
+        raise ValueError(f"{endpoint.name}(): a value is not valid Unicode (a lone surrogate?).") from None
     url = config.base_url + path + (f"?{query}" if query else "")
     return Request(endpoint.method, url, path, credential, content)
 
