@@ -20,15 +20,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Security, params
+from fastapi import Depends, FastAPI, Security, params
 from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPBearer
 from starlette.requests import HTTPConnection
 
 from ._gate import LAUNCH_KEY
+from .config import LtiaasConfig
 from .credentials import Launch
 from .errors import MissingLtik
 from .roles import Roles
-from .starlette import app_client, app_config, install, render_error
+from .starlette import app_client, app_config, install_on, render_error
 
 if TYPE_CHECKING:
     from .api import AsyncLtiaasClient
@@ -159,3 +160,19 @@ if TYPE_CHECKING:
 else:  # the client's module (and httpx) is only imported when a request needs it
     #: The app's API client (``ltiaas_auth.api.AsyncLtiaasClient``), as a dependency.
     LtiaasApi = Annotated[Any, Depends(get_client)]
+
+
+def install(app: FastAPI, config: LtiaasConfig | None = None, **middleware_options: Any) -> LtiaasConfig:
+    """Install the gate, the error rendering and the API client on a FastAPI app (see
+    :func:`ltiaas_auth.starlette.install`); returns the config used.
+
+    For tests: while ``app.dependency_overrides`` overrides :func:`get_launch` or
+    :func:`get_optional_launch`, an HTTP request without any ltik reaches the app (with no launch), so the
+    override answers; an invalid ltik is still refused.
+    """
+
+    def overridden() -> bool:
+        overrides = app.dependency_overrides
+        return get_launch in overrides or get_optional_launch in overrides
+
+    return install_on(app, config, middleware_options, waive_missing=overridden)

@@ -9,17 +9,17 @@ imports Starlette only; the FastAPI dependencies are in :mod:`ltiaas_auth.fastap
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.websockets import WebSocketClose
 
-from ._gate import render
-from .asgi import WS_POLICY_VIOLATION, LtiaasASGIMiddleware
+from ._gate import ERROR_KEY, render
+from .asgi import WS_POLICY_VIOLATION, ASGIApp, LtiaasASGIMiddleware, Receive, Scope, Send
 from .config import LtiaasConfig
-from .errors import LtiaasAuthError
+from .errors import LtiaasAuthError, MissingLtik
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from .api import AsyncLtiaasClient
 
-__all__ = ["app_client", "app_config", "install", "render_error"]
+__all__ = ["app_client", "app_config", "install", "install_on", "render_error"]
 
 #: Where ``install`` keeps the config and the lifespan's client, on ``app.state``.
 CONFIG_STATE = "ltiaas_config"
@@ -45,6 +45,19 @@ def install(app: Starlette, config: LtiaasConfig | None = None, **middleware_opt
     after adding your own middleware, so the gate is the outermost of them (Starlette runs the last
     added first). The middleware is built when the app first starts, as Starlette always does.
     """
+    return install_on(app, config, middleware_options)
+
+
+def install_on(
+    app: Starlette,
+    config: LtiaasConfig | None,
+    middleware_options: dict[str, Any],
+    *,
+    waive_missing: Callable[[], bool] | None = None,
+) -> LtiaasConfig:
+    """``install``, and for FastAPI: while ``waive_missing()`` is true (a test overrides the launch
+    dependencies), a request without any ltik reaches the app instead of being refused, so the override
+    can answer; every other rejection stands."""
     if config is None:
         config = LtiaasConfig.from_env()
     elif not isinstance(config, LtiaasConfig):
@@ -55,11 +68,37 @@ def install(app: Starlette, config: LtiaasConfig | None = None, **middleware_opt
         raise ValueError("exempt takes a sequence of fnmatch globs, not a single string.")
     docs = [getattr(app, name, None) for name in _DOCS_ATTRIBUTES]
     options["exempt"] = (*exempt, *(path for path in docs if isinstance(path, str) and path))
-    app.add_middleware(LtiaasASGIMiddleware, config=config, **options)
+    app.add_middleware(_gate, config=config, waive_missing=waive_missing, **options)
     app.add_exception_handler(LtiaasAuthError, cast("ExceptionHandler", render_error))
     setattr(app.state, CONFIG_STATE, config)
     app.router.lifespan_context = _with_client(app, app.router.lifespan_context, config)
     return config
+
+
+def _gate(
+    app: ASGIApp,
+    /,
+    *,
+    config: LtiaasConfig,
+    waive_missing: Callable[[], bool] | None,
+    error_app: ASGIApp | None = None,
+    **options: Any,
+) -> ASGIApp:
+    """The middleware around the next app, built by Starlette when the app starts."""
+    if waive_missing is None:
+        return LtiaasASGIMiddleware(app, config=config, error_app=error_app, **options)
+
+    async def rejected(scope: Scope, receive: Receive, send: Send) -> None:
+        error = scope[ERROR_KEY]
+        if isinstance(error, MissingLtik) and waive_missing():
+            await app(scope, receive, send)  # no launch is set: the overridden dependency answers
+        elif error_app is not None:
+            await error_app(scope, receive, send)
+        else:
+            response = await render_error(HTTPConnection(scope), error)
+            await response(scope, receive, send)
+
+    return LtiaasASGIMiddleware(app, config=config, error_app=rejected, **options)
 
 
 async def render_error(connection: HTTPConnection, error: Exception) -> Response | WebSocketClose:
