@@ -73,8 +73,9 @@ class DrippingServer:
                     if not chunk:
                         return
                     data += chunk
-                head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(self.body)}\r\n"
-                conn.sendall(head.encode() + b"\r\n")
+                length = len(self.body)
+                head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {length}"
+                conn.sendall(head.encode() + b"\r\n\r\n")
                 if not drip:
                     conn.sendall(self.body)
                     return
