@@ -10,4 +10,11 @@ urlpatterns = [
     path("awhoami", views.awhoami),
     path("stream", views.stream),
     path("astream", views.astream),
+    path("grades", views.grades),
+    path("agrades", views.agrades),
+    path("teach", views.TeachView.as_view()),
+    path("page", views.page),
+    path("submit", views.submit),
+    path("api/me", views.Me.as_view()),
+    path("boom", views.boom),
 ]

@@ -1,32 +1,42 @@
-"""The example's views: who the current launch is, and a streamed body that still sees it."""
+"""The example tool's views: who the launch is (sync and async), streams that still see it, a role gate on a
+function and on a class-based view, a server-rendered page whose form carries the ltik, a DRF endpoint."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
-from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.views import View
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from ltiaas_auth import current_launch
+from ltiaas_auth.django import launch_required, ltik_exempt
 
 
+@ltik_exempt
 def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
 def whoami(request: HttpRequest) -> JsonResponse:
-    # A sync view: under ASGI Django runs it in a thread that carries the request's context.
+    # The middleware has fetched (and cached) the idtoken: LTIAAS accepted this ltik.
     launch = current_launch()
     return JsonResponse({"ltik": launch.ltik.fingerprint, "user": launch.idtoken()["user"]["id"]})
 
 
 async def awhoami(request: HttpRequest) -> JsonResponse:
     launch = current_launch()
-    idtoken = await launch.aidtoken()
+    idtoken = await launch.aidtoken()  # async views: never the blocking idtoken()
     return JsonResponse({"ltik": launch.ltik.fingerprint, "user": idtoken["user"]["id"]})
 
 
 def stream(request: HttpRequest) -> StreamingHttpResponse:
-    """For WSGI: a sync iterator, which the server drains after the view has returned."""
+    """A sync iterator, consumed after the view has returned: the launch stays current until Django
+    closes the response."""
 
     def lines() -> Iterator[str]:
         for number in range(3):
@@ -36,10 +46,60 @@ def stream(request: HttpRequest) -> StreamingHttpResponse:
 
 
 async def astream(request: HttpRequest) -> StreamingHttpResponse:
-    """For ASGI: an async iterator (Django warns when it has to drain a sync one under ASGI)."""
+    """An async iterator, for ASGI (Django warns when it has to drain a sync one there)."""
 
     async def lines() -> AsyncIterator[str]:
         for number in range(3):
             yield f"{number} {current_launch().ltik.fingerprint}\n"
 
     return StreamingHttpResponse(lines(), content_type="text/plain")
+
+
+@launch_required(roles=["Instructor", "TeachingAssistant"])
+def grades(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"grades": "for instructors", "user": request.ltiaas.idtoken()["user"]["id"]})
+
+
+@launch_required(roles=["Instructor"])
+async def agrades(request: HttpRequest) -> JsonResponse:
+    idtoken = await request.ltiaas.aidtoken()
+    return JsonResponse({"grades": "for instructors", "user": idtoken["user"]["id"]})
+
+
+@launch_required(roles=["Instructor"])
+class TeachView(View):
+    def get(self, request: HttpRequest) -> JsonResponse:
+        return JsonResponse({"teaching": request.ltiaas.ltik.fingerprint})
+
+
+def page(request: HttpRequest) -> HttpResponse:
+    """A server-rendered page: its form posts the ltik back in a hidden field (the ``form`` source), so
+    the POST is authenticated and passes CSRF without a cookie."""
+    return render(request, "tool/page.html", {"ltik": request.ltiaas.ltik.raw})
+
+
+def submit(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"score": request.POST.get("score"), "user": request.ltiaas.idtoken()["user"]["id"]})
+
+
+class Me(APIView):  # type: ignore[misc]
+    """DRF: ``request.user`` is an ``LtiUser``, ``request.auth`` the launch."""
+
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "user": request.user.id,
+                "name": request.user.name,
+                "instructor": request.user.roles.is_instructor,
+                "ltik": request.auth.ltik.fingerprint,
+            }
+        )
+
+    def post(self, request: Request) -> Response:
+        return Response({"received": dict(request.data), "user": request.user.id})
+
+
+def boom(request: HttpRequest) -> Any:
+    """A bug, to show that the 500 page and the admins' mail hold no ltik."""
+    ltik = request.GET.get("ltik")  # a local variable holding it: the report must mask that too
+    raise RuntimeError(f"something broke while handling {len(ltik or '')} characters")

@@ -1,0 +1,240 @@
+"""``LtiaasMiddleware``: the gate of :mod:`ltiaas_auth._gate` as a Django ``MIDDLEWARE`` entry.
+
+This module only reads ``request.META`` (and, for the ``form`` source, the body), keeps the launch current
+for the request and answers rejections; every rule (sources, ambiguity, expiry, exemptions, preflights,
+the prefetch, which errors are answered and how) is the gate's, so a request is answered exactly as the
+WSGI and ASGI middleware answer it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from contextvars import Token
+from functools import partial
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.core.exceptions import RequestDataTooBig
+from django.urls import Resolver404, resolve
+
+from .._gate import LAUNCH_KEY, answerable
+from .._raised import close_slot, open_slot
+from ..context import credential_var
+from ..extract import body_source
+from . import conf
+from .responses import rejection, url_ltik_headers
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+    from django.http.response import HttpResponseBase
+
+    from .._gate import Gate
+    from .._raised import Slot
+    from ..credentials import Credential, Launch
+    from ..errors import LtiaasAuthError
+
+__all__ = ["LtiaasMiddleware"]
+
+_SERVER_ERROR = 500
+_MULTIPART = re.compile(r"\s*multipart/form-data\s*(;|$)", re.IGNORECASE)
+
+
+class LtiaasMiddleware:
+    """Finds the request's ltik, refuses the request or makes its launch current, per the ``LTIAAS``
+    setting. Sync and async capable, so Django's test clients, DRF's ``APIClient`` and live-server tests
+    run through it as the servers do.
+
+    ``request.ltiaas`` is the launch or None (also at ``request.META["ltiaas_auth.launch"]``); the
+    launch is current (``current_launch()``) from here until Django closes the response, so a streamed
+    body sees it while it is consumed. A request whose ltik was accepted passes Django's CSRF check (no
+    other site can make a browser send an ltik); a request without one keeps it. An ``LtiaasAuthError``
+    a view raises (LTIAAS failing, a role gate) is answered like a rejection, not as Django's 500. Place
+    it below ``SecurityMiddleware`` and above ``CsrfViewMiddleware`` (checks ``ltiaas_auth.W004``/``W005``).
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            # As django-cors-headers does: mark the instance, switch to __acall__ inside __call__.
+            markcoroutinefunction(self)
+
+    def __repr__(self) -> str:
+        return f"LtiaasMiddleware({self.get_response!r})"
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        gate = conf.current().gate
+        launch = None
+        in_url = False
+        if not _passes(gate, request):
+            launch, error, in_url = _evaluate(gate, request)
+            if launch is not None and gate.prefetch_idtoken:
+                error = gate.prefetch(launch)
+                if error is not None:
+                    launch = None
+            if error is not None and not _exempt_view(request):
+                return url_ltik_headers(rejection(request, error), gate, in_url)
+        token = _enter(request, launch)
+        slot, slot_token = open_slot()
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            credential_var.reset(token)
+            raise
+        finally:
+            close_slot(slot_token)
+        return _leave(request, response, token, slot, gate, in_url)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        gate = conf.current().gate
+        launch = None
+        in_url = False
+        if not _passes(gate, request):
+            launch, error, in_url = _evaluate(gate, request)
+            if launch is not None and gate.prefetch_idtoken:
+                error = await gate.aprefetch(launch)
+                if error is not None:
+                    launch = None
+            if error is not None and not _exempt_view(request):
+                return url_ltik_headers(rejection(request, error), gate, in_url)
+        token = _enter(request, launch)
+        slot, slot_token = open_slot()
+        try:
+            response = await self.get_response(request)
+        except BaseException:
+            credential_var.reset(token)
+            raise
+        finally:
+            close_slot(slot_token)
+        return _leave(request, response, token, slot, gate, in_url)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase | None:
+        """A view's ``LtiaasAuthError`` that the gate answers (LTIAAS refusing the ltik or failing, a role
+        gate…) gets the rejection instead of Django's 500. Our programming errors (``NoLaunchContext``…)
+        stay Django's 500, so they reach the error reports and the admins."""
+        if answerable(exception):
+            return rejection(request, exception)
+        return None
+
+
+def _passes(gate: Gate, request: HttpRequest) -> bool:
+    method = request.method or ""
+    meta = request.META
+    preflight = method == "OPTIONS" and "HTTP_ORIGIN" in meta and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in meta
+    return gate.passes(method, request.path_info, preflight)
+
+
+def _evaluate(gate: Gate, request: HttpRequest) -> tuple[Launch | None, LtiaasAuthError | None, bool]:
+    """The gate's verdict on what ``request.META`` (and the body, for the body sources) holds."""
+    meta = request.META
+    authorization = meta.get("HTTP_AUTHORIZATION")
+    header = meta.get("HTTP_X_LTIK")
+    body = body_kind = None
+    too_large = False
+    if gate.body_sources:
+        content_type = meta.get("CONTENT_TYPE", "")
+        body_kind = body_source(content_type, gate.body_sources)
+        if body_kind is not None:
+            body, too_large = _read_body(request, gate.max_body_size)
+        elif "form" in gate.body_sources and _MULTIPART.match(content_type):
+            body, too_large = _read_body(request, gate.max_body_size)
+            if body is not None:
+                body, body_kind = _multipart_fields(request), "form"
+    return gate.evaluate(
+        (authorization,) if authorization else (),
+        meta.get("QUERY_STRING", ""),
+        (header,) if header else (),
+        body,
+        body_kind,
+        body_too_large=too_large,
+    )
+
+
+def _multipart_fields(request: HttpRequest) -> bytes:
+    """The ``ltik`` fields of a multipart body (already read, at most ``max_body_size`` bytes), parsed by
+    Django itself, so the view gets the same ``request.POST`` and ``FILES``; handed to the gate as the
+    urlencoded form it reads."""
+    try:
+        values = request.POST.getlist("ltik")
+    except Exception:  # a malformed body holds no ltik; the view meets Django's own error
+        return b""
+    return urlencode([("ltik", value) for value in values]).encode()
+
+
+def _read_body(request: HttpRequest, limit: int) -> tuple[bytes | None, bool]:
+    """``(body, too_large)``: the body when its declared length is at most ``limit`` bytes, else None (not
+    read). Django keeps what ``request.body`` read, so the view still gets ``request.POST``, ``FILES``
+    and ``read()``."""
+    try:
+        size = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None, False
+    if size <= 0:
+        return None, False
+    if size > limit:
+        return None, True
+    try:
+        return request.body, False
+    except RequestDataTooBig:  # DATA_UPLOAD_MAX_MEMORY_SIZE below our limit: the view will say so
+        return None, True
+
+
+def _exempt_view(request: HttpRequest) -> bool:
+    """Whether the view the request resolves to is marked ``@ltik_exempt``. Resolved only for a request
+    the gate refused, so an accepted request costs nothing more."""
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    view: Any = match.func
+    return bool(
+        getattr(view, "ltik_exempt", False)
+        or getattr(getattr(view, "view_class", None), "ltik_exempt", False)
+        or getattr(getattr(view, "cls", None), "ltik_exempt", False)
+    )
+
+
+def _enter(request: HttpRequest, launch: Launch | None) -> Token[Credential | None]:
+    """Publish the launch on the request and make it current; set to None when there is none, so a
+    credential left in a reused context never shows."""
+    request.ltiaas = launch  # type: ignore[attr-defined]
+    if launch is not None:
+        request.META[LAUNCH_KEY] = launch
+        # Whoever sent an ltik holds it: no other site can make a browser send one, as with DRF's tokens.
+        request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
+    return credential_var.set(launch)
+
+
+def _leave(
+    request: HttpRequest,
+    response: HttpResponseBase,
+    token: Token[Credential | None],
+    slot: Slot,
+    gate: Gate,
+    in_url: bool,
+) -> HttpResponseBase:
+    raised = slot[0]
+    if raised is not None and response.status_code == _SERVER_ERROR:
+        # Django (or a middleware below) turned an LtiaasAuthError into its bare 500: answer the error.
+        response = rejection(request, raised)
+    # Django calls the closers in response.close(): after a streamed body too.
+    closers: list[Callable[[], object]] = response._resource_closers  # type: ignore[attr-defined]
+    closers.append(partial(_reset, token))
+    return url_ltik_headers(response, gate, in_url)
+
+
+def _reset(token: Token[Credential | None]) -> None:
+    """Undo ``_enter``. Under ASGI, Django closes the response through ``sync_to_async``, in a copy of
+    the request's context where the token is foreign: setting the earlier value there is the same reset
+    (asgiref copies it back into the request's context)."""
+    try:
+        credential_var.reset(token)
+    except ValueError:
+        credential_var.set(None if token.old_value is Token.MISSING else token.old_value)
