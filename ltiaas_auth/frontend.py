@@ -30,8 +30,9 @@ class ScriptTag(str):
 
     __slots__ = ()
 
-    def __html__(self) -> str:
-        return str(self)
+    def __html__(self) -> ScriptTag:
+        # Itself, not a plain str: markupsafe escapes what ``__html__`` returns unless it is markup too.
+        return self
 
 
 def script_path() -> Path:
