@@ -1,30 +1,37 @@
-"""``ltiaas-auth``: look inside an ltik, build an ``Authorization`` value, run the demo.
+"""``ltiaas-auth``: look inside an ltik, build an ``Authorization`` value, run the demo or a standalone fake.
 
 Secrets never have to come from the command line, where other users see them in the process list and the
 shell keeps them in its history: the API key comes from ``LTIAAS_API_KEY``, ltiks and service keys from
 the environment or stdin. Nothing this program prints, on success or failure, holds a whole ltik or a key,
 except the ``Authorization`` value ``header`` exists to print.
 
-Exit status: 0 ok; 1 invalid (a malformed ltik or key; a failed ``demo --check``); 2 usage (bad
-arguments, a secret on the command line, a secret missing); 3 the ltik has expired; 4 Flask, which the
-demo needs, is not installed.
+Exit status (:mod:`ltiaas_auth._exit`): 0 ok; 1 invalid (a malformed ltik or key; a failed ``demo --check``;
+a server that could not start, its port taken); 2 usage (bad arguments, a secret on the command line, a
+secret missing); 3 the ltik has expired; 4 a missing optional dependency (Flask for the demo, trustme for
+``fake --tls``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
+import shlex
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from types import FrameType
 from typing import Any, NoReturn
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import jwt
 
+from ._exit import EXIT_EXPIRED, EXIT_INVALID, EXIT_MISSING_DEPENDENCY, EXIT_OK, EXIT_USAGE, PROG
 from .errors import ExpiredLtik, InvalidCredential, InvalidLtik
 from .headers import bearer_authorization, ltik_authorization, service_authorization
 from .ltik import Ltik, parse_ltik
@@ -40,30 +47,81 @@ __all__ = [
     "main",
 ]
 
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_USAGE = 2
-EXIT_EXPIRED = 3
-EXIT_MISSING_DEPENDENCY = 4
-
-PROG = "ltiaas-auth"
-
 _ARGV_REFUSED = (
     "refusing to take a secret from the command line: other users can read it in the process list, "
     "and your shell keeps it in its history."
+)
+_ARGV_LTIK = (
+    "note: an ltik given as an argument is visible to other users in the process list (ps) and stays in "
+    "your shell history; pipe it on stdin instead (... | ltiaas-auth inspect)."
 )
 # Long runs of token characters: an argument argparse would quote back in an error may be a secret.
 _TOKEN_RUN = re.compile(r"[A-Za-z0-9\-._~+/=:%]{16,}")
 _REDACT = RedactingFilter()
 _LTIK_PARAMETER = re.compile(r"(?:^|[?&;\s])ltik=([^&#;\s]+)")
+_BEARER = re.compile(r"(?:Authorization:\s*)?Bearer\s+", re.IGNORECASE)
+# What argparse quotes back from the command line (Python's own message formats): any of it may be a
+# secret typed in the wrong place, however short.
+_QUOTED = r"(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
+_ECHOES = (
+    (
+        re.compile(rf"(invalid choice: |invalid \w+ value: |ignored explicit argument ){_QUOTED}"),
+        r"\1(not shown)",
+    ),
+    (re.compile(r"(ambiguous option: -[^=\s]*)=\S*"), rf"\1={MASK}"),
+)
+_UNRECOGNIZED = re.compile(r"unrecognized arguments: (.*)$", re.DOTALL)
+
+
+def _unechoed(message: str) -> str:
+    """argparse's `message` with every value it quotes from the command line masked."""
+    for pattern, replacement in _ECHOES:
+        message = pattern.sub(replacement, message)
+    unrecognized = _UNRECOGNIZED.search(message)
+    if unrecognized:
+        shown = [
+            argument.partition("=")[0] + ("=" + MASK if "=" in argument else "")
+            if argument.startswith("-")
+            else MASK
+            for argument in unrecognized[1].split()
+        ]
+        message = message[: unrecognized.start(1)] + " ".join(shown)
+    return _TOKEN_RUN.sub(MASK, _REDACT.redact(message))
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but an error message never quotes back a secret-looking argument."""
+    """argparse, but an error message never quotes back a command-line value (it may be a secret)."""
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {_TOKEN_RUN.sub(MASK, _REDACT.redact(message))}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {_unechoed(message)}\n")
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free one) to 65535."""
+    try:
+        port = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number from 0 (any free port) to 65535") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError("must be from 0 (any free port) to 65535")
+    return port
+
+
+def _seconds(*, positive: bool) -> Callable[[str], float]:
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0 or (positive and value == 0):
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number of seconds {'> 0' if positive else '>= 0'}"
+            )
+        return value
+
+    seconds.__name__ = "seconds"
+    return seconds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,8 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog=PROG,
-        description="Tools for LTIAAS launch tokens (ltik), Authorization headers, and a runnable demo.",
-        epilog="Exit status: 0 ok, 1 invalid, 2 usage, 3 expired ltik, 4 Flask missing (demo).",
+        description="Tools for LTIAAS launch tokens (ltik), Authorization headers, a runnable demo, and a "
+        "standalone fake LTIAAS for end-to-end tests.",
+        epilog="Exit status: 0 ok, 1 invalid (or a port taken), 2 usage, 3 expired ltik, "
+        "4 optional dependency missing.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -87,18 +147,23 @@ def build_parser() -> argparse.ArgumentParser:
         "ltik",
         nargs="?",
         default="-",
-        help="the ltik, or a URL with ?ltik=; '-' or nothing reads it from stdin (better: no shell history)",
+        help="the ltik, a URL with ?ltik= or a 'Bearer <ltik>' value; '-' or nothing reads it from stdin "
+        "(better: not in the process list nor the shell history)",
     )
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
     inspect.add_argument(
         "--max-age",
-        type=float,
+        type=_seconds(positive=True),
         default=86400,
         metavar="SECONDS",
         help="an ltik without exp expires this long after its iat (default: 86400)",
     )
     inspect.add_argument(
-        "--leeway", type=float, default=0, metavar="SECONDS", help="clock skew tolerated on expiry"
+        "--leeway",
+        type=_seconds(positive=False),
+        default=0,
+        metavar="SECONDS",
+        help="clock skew tolerated on expiry",
     )
     inspect.set_defaults(run=_inspect)
 
@@ -131,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="play the scripted launch, check every step, exit 0 or 1"
     )
     demo.add_argument("--host", default="127.0.0.1", help="the tool's address (default: 127.0.0.1)")
-    demo.add_argument("--port", type=int, default=0, help="the tool's port (default: a free one)")
+    demo.add_argument("--port", type=port_number, default=0, help="the tool's port (default: a free one)")
     demo.add_argument(
         "--ltiaas-url",
         metavar="URL",
@@ -143,6 +208,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="the API key for --ltiaas-url; prefer LTIAAS_API_KEY (argv shows in the process list)",
     )
     demo.set_defaults(run=_demo)
+
+    fake = commands.add_parser(
+        "fake",
+        help="run a fake LTIAAS in the foreground for end-to-end and browser tests",
+        description="Run FakeLtiaas until Ctrl-C or SIGTERM, for end-to-end tests in any language "
+        "(Playwright, Cypress, docker-compose). It prints LTIAAS_URL=, LTIAAS_API_KEY= (from the "
+        "environment, else a new test key) and with --tls LTIAAS_CA_FILE= lines on stdout, at once. "
+        "Open LTIAAS_URL in a browser to launch the tool as a sample user.",
+    )
+    fake.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address (or host name) to listen on (default: 127.0.0.1); beyond loopback needs --tls",
+    )
+    fake.add_argument("--port", type=port_number, default=0, help="the port (default: a free one)")
+    fake.add_argument(
+        "--tool-url",
+        metavar="URL",
+        help="the tool's launch URL, where launches redirect with ?ltik= (else each launch names tool_url=)",
+    )
+    fake.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve https under a throwaway CA (its PEM file in LTIAAS_CA_FILE); needs trustme",
+    )
+    fake.set_defaults(run=_fake)
     return parser
 
 
@@ -154,13 +245,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    return run(args)
+    try:
+        status = run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `... | head` closed our stdout: not an error worth a traceback
+        _quiet_stdout()
+        return EXIT_OK
+    return status
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's own flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
 
 
 # --- inspect
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    if args.ltik != "-":
+        print(f"{PROG}: {_ARGV_LTIK}", file=sys.stderr)
     text = _read_stdin("the ltik (or a URL with ?ltik=)") if args.ltik == "-" else args.ltik
     raw = _ltik_in(text.strip())
     if not raw:
@@ -184,9 +292,13 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _ltik_in(text: str) -> str:
-    """The token itself, also when pasted as the launch URL (or the log line) it came in."""
+    """The token itself, also when pasted as the launch URL (or the log line) it came in, or as the
+    ``Bearer <ltik>`` value (or ``Authorization:`` line) a front end sent it in."""
     found = _LTIK_PARAMETER.search(text)
-    return unquote(found[1]) if found else text
+    if found:
+        return unquote(found[1])
+    bearer = _BEARER.match(text)
+    return text[bearer.end() :].strip() if bearer else text
 
 
 def _describe(ltik: Ltik, now: float, expired: bool) -> dict[str, Any]:
@@ -329,6 +441,60 @@ def _demo(args: argparse.Namespace) -> int:
         )
     except OSError as error:  # the tool's address is taken or cannot be bound
         return _fail(EXIT_INVALID, f"the demo could not start: {error.strerror or error}")
+
+
+# --- fake
+
+
+def _fake(args: argparse.Namespace) -> int:
+    """FakeLtiaas in the foreground: export lines on stdout at once, until SIGINT or SIGTERM."""
+    from .testing import FakeLtiaas
+
+    if args.tool_url is not None:
+        parts = urlsplit(args.tool_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return _fail(EXIT_USAGE, "--tool-url must be an absolute http:// or https:// URL.")
+    api_key = os.environ.get("LTIAAS_API_KEY", "").strip() or None
+    try:
+        fake = FakeLtiaas(api_key, host=args.host, port=args.port, tool_url=args.tool_url, tls=args.tls)
+    except ValueError as error:  # a key outside token68, a host beyond loopback without --tls
+        return _fail(EXIT_USAGE, f"{error}{' (from LTIAAS_API_KEY)' if 'api_key' in str(error) else ''}.")
+    except RuntimeError as error:  # trustme is missing
+        return _fail(EXIT_MISSING_DEPENDENCY, str(error))
+    stop = threading.Event()
+
+    def on_signal(number: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            fake.start()
+        except OSError as error:  # the port is taken, the address is not this machine's
+            reason = error.strerror or type(error).__name__
+            return _fail(EXIT_INVALID, f"the fake could not listen on {args.host}:{args.port}: {reason}.")
+        try:
+            lines = {"LTIAAS_URL": fake.url, "LTIAAS_API_KEY": fake.api_key}
+            if fake.ca_file is not None:
+                lines["LTIAAS_CA_FILE"] = fake.ca_file
+            for name, value in lines.items():
+                print(f"{name}={shlex.quote(value)}")
+            sys.stdout.flush()
+            print(
+                f"{PROG}: FakeLtiaas on {fake.url}; open it in a browser to launch a tool; "
+                "Ctrl-C (or SIGTERM) stops it.",
+                file=sys.stderr,
+                flush=True,
+            )
+            while not stop.wait(0.5):
+                pass
+        finally:
+            fake.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(f"{PROG}: FakeLtiaas stopped.", file=sys.stderr, flush=True)
+    return EXIT_OK
 
 
 # --- shared

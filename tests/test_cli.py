@@ -1,7 +1,8 @@
 """The ``ltiaas-auth`` command: ``inspect`` and ``header``, their exit codes, and that no secret leaks.
 
-``inspect`` never prints the signature nor the whole token; ``header`` takes secrets only from the
-environment and stdin, refuses them on the command line, and never echoes one in an error.
+``inspect`` never prints the signature nor the whole token, and warns when it is given one as an argument;
+``header`` takes secrets only from the environment and stdin, refuses them on the command line, and never
+echoes one in an error. (``fake`` is tested in test_cli_fake.py, ``demo`` in test_demo.py.)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ltiaas_auth.cli import EXIT_EXPIRED, EXIT_INVALID, EXIT_OK, EXIT_USAGE, mai
 from ltiaas_auth.ltik import parse_ltik
 from ltiaas_auth.testing import FakeLtiaas
 
+ARGV_NOTE = "visible to other users in the process list (ps)"
 API_KEY = "api-KEY_0123456789abcdef"
 SERVICE_KEY = "svc-0123456789abcdefghij"
 
@@ -82,7 +84,30 @@ def test_inspect_shows_claims_and_expiry_but_never_the_signature(capsys, monkeyp
     assert parsed.expires_at.isoformat() in out
     assert "time left   23 h 59 min" in out or "time left   1 d" in out
     assert "not expired" in out
-    assert err == ""
+    assert ARGV_NOTE in err
+    assert_hidden(ltik, out, err)
+
+
+def test_inspect_given_the_ltik_as_an_argument_says_to_use_stdin(capsys, monkeypatch, ltik):
+    status, _, err = run(capsys, monkeypatch, "inspect", ltik)
+    assert status == EXIT_OK
+    assert err == (
+        "ltiaas-auth: note: an ltik given as an argument is visible to other users in the process list (ps) "
+        "and stays in your shell history; pipe it on stdin instead (... | ltiaas-auth inspect).\n"
+    )
+    status, _, err = run(capsys, monkeypatch, "inspect", stdin=ltik)
+    assert (status, err) == (EXIT_OK, "")
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    ["Bearer {ltik}", "bearer   {ltik}\n", "Authorization: Bearer {ltik}"],
+    ids=["bearer", "lower-case", "header-line"],
+)
+def test_inspect_takes_the_bearer_value_it_was_sent_in(capsys, monkeypatch, ltik, pasted):
+    status, out, err = run(capsys, monkeypatch, "inspect", stdin=pasted.format(ltik=ltik))
+    assert (status, err) == (EXIT_OK, "")
+    assert parse_ltik(ltik).fingerprint in out
     assert_hidden(ltik, out, err)
 
 
@@ -170,7 +195,7 @@ def test_inspect_an_ltik_without_time_claims(capsys, monkeypatch):
     ],
 )
 def test_inspect_a_malformed_ltik_exits_1(capsys, monkeypatch, token):
-    status, out, err = run(capsys, monkeypatch, "inspect", token)
+    status, out, err = run(capsys, monkeypatch, "inspect", stdin=token)
     assert status == EXIT_INVALID == 1
     assert out == ""
     assert err.startswith("ltiaas-auth: invalid ltik: ")
@@ -328,6 +353,63 @@ def test_argparse_errors_never_quote_a_secret_back(capsys, monkeypatch, ltik):
     status, _, err = run(capsys, monkeypatch, "inspect", "--unknown-option", "supersecretvalue0123456789")
     assert status == EXIT_USAGE
     assert "supersecretvalue0123456789" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "shown"),
+    [
+        pytest.param(("s3cret",), "invalid choice: (not shown)", id="command"),
+        pytest.param(("header", "s3cret"), "invalid choice: (not shown)", id="choice"),
+        pytest.param(("inspect", "-", "s3cret"), "unrecognized arguments: ***", id="extra-argument"),
+        pytest.param(
+            ("inspect", "--api-kee=s3cret"), "unrecognized arguments: --api-kee=***", id="option-value"
+        ),
+        pytest.param(("inspect", "--max-age", "s3cret"), "argument --max-age: must be", id="type"),
+        pytest.param(("demo", "--port", "s3cret"), "argument --port: must be", id="port"),
+        pytest.param(("demo", "--chec=s3cret"), "ignored explicit argument (not shown)", id="flag-value"),
+    ],
+)
+def test_argparse_errors_never_echo_a_short_secret_either(capsys, monkeypatch, argv, shown):
+    status, out, err = run(capsys, monkeypatch, *argv)
+    assert status == EXIT_USAGE
+    assert "s3cret" not in out + err
+    assert shown in err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-5", "soon"])
+def test_a_bad_max_age_is_a_bad_option_not_a_bad_ltik(capsys, monkeypatch, ltik, value):
+    status, out, err = run(capsys, monkeypatch, "inspect", f"--max-age={value}", stdin=ltik)
+    assert status == EXIT_USAGE
+    assert "argument --max-age: must be a finite number of seconds > 0" in err
+    assert "ltik" not in err.rpartition("error:")[2]
+    assert out == ""
+    status, _, err = run(capsys, monkeypatch, "inspect", f"--leeway={value}", stdin=ltik)
+    assert (status == EXIT_USAGE) is (value != "0")
+
+
+@pytest.mark.parametrize("port", ["-1", "99999", "65536", "http", "1.5"])
+def test_demo_refuses_a_port_out_of_range(capsys, monkeypatch, port):
+    status, _, err = run(capsys, monkeypatch, "demo", "--check", f"--port={port}")
+    assert status == EXIT_USAGE
+    assert "argument --port: must be" in err
+    assert "Traceback" not in err
+
+
+def test_inspect_into_a_closed_pipe_ends_without_a_traceback(ltik):
+    """``ltiaas-auth inspect ... | head``: the reader has gone before the output is written."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ltiaas_auth", "inspect"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # like `head` exiting: every write to stdout now fails with EPIPE
+    _, err = process.communicate(ltik.encode(), timeout=30)
+    assert process.returncode == EXIT_OK
+    assert b"Traceback" not in err
+    assert b"BrokenPipeError" not in err
+    assert err == b""
 
 
 def test_no_command_prints_help_and_exits_2(capsys, monkeypatch):

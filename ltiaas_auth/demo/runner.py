@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from ..cli import EXIT_INVALID, EXIT_MISSING_DEPENDENCY, EXIT_OK, EXIT_USAGE
+from .._exit import EXIT_INVALID, EXIT_MISSING_DEPENDENCY, EXIT_OK, EXIT_USAGE
 from ..redact import RedactingFilter, redact_url
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ def run(
     err: IO[str],
     wait: Callable[[], None] | None = None,
 ) -> int:
-    """The demo; returns the exit status (see :mod:`ltiaas_auth.cli`): 0, or 1 when a check failed, 2 for
+    """The demo; returns the exit status (see :mod:`ltiaas_auth._exit`): 0, or 1 when a check failed, 2 for
     options that do not go together, 4 without Flask. ``wait`` blocks while the demo serves (by default
     until Ctrl-C); ``--check`` does not serve on."""
     try:

@@ -62,16 +62,16 @@ from werkzeug.wrappers import Response
 from ltiaas_auth.testing._fake_auth import scheme_name
 from ltiaas_auth.testing._fake_dispatch import handle
 from ltiaas_auth.testing._fake_http import error_body, json_response, raw_response
-from ltiaas_auth.testing._fake_launch import DEFAULT_SERVICES, build_spec
+from ltiaas_auth.testing._fake_launch import DEFAULT_SERVICES, build_spec, idtoken
 from ltiaas_auth.testing._fake_routing import Incoming, Settings
 from ltiaas_auth.testing._fake_server import FakeHttpServer
-from ltiaas_auth.testing._fake_state import DeepLinkReturn, FakeState, Launch
+from ltiaas_auth.testing._fake_state import DeepLinkReturn, FakeState, Launch, new_service_key
 
 if TYPE_CHECKING:
     from ltiaas_auth.config import LtiaasConfig
     from ltiaas_auth.testing._fake_tls import ThrowawayCA
 
-__all__ = ["DeepLinkReturn", "FakeCall", "FakeLtiaas"]
+__all__ = ["DeepLinkReturn", "FakeCall", "FakeLtiaas", "make_idtoken"]
 
 _TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an RFC 9110 token
@@ -129,7 +129,8 @@ class FakeLtiaas:
             raise ValueError("port must be a whole number from 0 (any free port) to 65535")
         if not tls and not _is_loopback(host):
             raise ValueError(
-                "a FakeLtiaas beyond loopback must use TLS (tls=True): configs refuse http:// there"
+                "a FakeLtiaas beyond loopback must use TLS (tls=True; --tls for ltiaas-auth fake): "
+                "configs refuse http:// there"
             )
         self.api_key: str = api_key or secrets.token_urlsafe(32)
         self.calls: list[FakeCall] = []
@@ -427,6 +428,14 @@ class FakeLtiaas:
                 )
             )
         return response
+
+
+def make_idtoken(**launch: Any) -> dict[str, Any]:
+    """The idtoken LTIAAS would serve for a launch, without a server: `launch` takes ``FakeLtiaas.launch()``'s
+    keywords (``user_id``, ``roles``, ``message_type``, …), checked the same way. For unit tests of code that
+    reads an idtoken (``make_idtoken(roles=["Instructor"])["user"]["roles"]``)."""
+    spec = build_spec(platform_id=secrets.token_hex(10), **launch)
+    return idtoken(spec, new_service_key(spec))
 
 
 def _headers(headers: Mapping[str, str] | None) -> list[tuple[str, str]]:

@@ -99,7 +99,7 @@ class FakeState:
         spec = dataclasses.replace(spec, deep_linking_return_url=self.deep_linking_return_url)
         claims = ltik_claims(spec, self.ltik_lifetime, secrets.token_urlsafe(16))
         token = jwt.encode(claims, self.secret, algorithm="HS256")
-        service_key = secrets.token_urlsafe(32) if spec.services & _SERVICE_KEY_SERVICES else None
+        service_key = new_service_key(spec)
         launch = Launch(token, spec, service_key, idtoken(spec, service_key), raw_idtoken(spec))
         self.launches[token] = launch
         if service_key is not None:
@@ -160,6 +160,11 @@ class FakeState:
             "registrationToken": secrets.token_urlsafe(24),
         }
         return registration_id
+
+
+def new_service_key(spec: LaunchSpec) -> str | None:
+    """A fresh service key when the launch has AGS or NRPS (LTIAAS issues one only then), else None."""
+    return secrets.token_urlsafe(32) if spec.services & _SERVICE_KEY_SERVICES else None
 
 
 def default_platform_fields() -> dict[str, Any]:
