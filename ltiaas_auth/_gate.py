@@ -7,22 +7,32 @@ or in :mod:`ltiaas_auth.extract`, so both answer a request the same way.
 from __future__ import annotations
 
 import fnmatch
-import functools
-import json
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
-from http import HTTPStatus
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
+from ._lru import SizedCache, footprint
+from ._raised import answerable
+from ._rejection import Rejection, render
 from .credentials import Launch
-from .errors import ExpiredLtik, InvalidLtik, LtiaasAuthError, MissingLtik, UpstreamError
+from .errors import ExpiredLtik, LtiaasAuthError, MissingLtik
 from .extract import BODY_SOURCES, SOURCES, find_ltik, ltiks_in_query
 from .ltik import parse_ltik
 
 if TYPE_CHECKING:
     from .config import LtiaasConfig
 
-__all__ = ["DEFAULT_SOURCES", "ERROR_KEY", "LAUNCH_KEY", "Gate", "Rejection", "prefetch_failure", "render"]
+__all__ = [
+    "DEFAULT_SOURCES",
+    "ERROR_KEY",
+    "LAUNCH_KEY",
+    "Gate",
+    "Rejection",
+    "answerable",
+    "below_mount",
+    "prefetch_failure",
+    "render",
+]
 
 DEFAULT_SOURCES = ("authorization", "query", "header")
 
@@ -31,25 +41,15 @@ LAUNCH_KEY = "ltiaas_auth.launch"
 ERROR_KEY = "ltiaas_auth.error"
 
 _POLICY = re.compile(r"[A-Za-z-]+(?:\s*,\s*[A-Za-z-]+)*")
-_MISSING_CHALLENGE = "Bearer"
-_INVALID_CHALLENGE = 'Bearer error="invalid_token"'
-
-
-class Rejection(NamedTuple):
-    """A ready-to-send error response: status, headers (as ``str``), JSON body. ``Referrer-Policy`` is
-    not here: the adapters add it to every response of a request that needs it, this one included."""
-
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
 
 
 class Gate:
     """The validated options of one middleware instance and the per-request decision they imply.
 
-    Parsed launches are kept in a bounded LRU (``functools.lru_cache``: C-implemented, thread-safe, and
-    it never caches a failure) of ``config.cache_size`` entries keyed by the raw token, so a warm request
-    costs one dict lookup plus the expiry check.
+    Parsed launches are kept in a bounded LRU (it never caches a failure) keyed by the raw token, so a
+    warm request costs one dict lookup plus the expiry check. With ``prefetch_idtoken``, a launch LTIAAS
+    accepted is remembered (by identity, bounded by ``config.cache_size``), so a warm request does not look
+    its idtoken up again either.
     """
 
     __slots__ = (
@@ -66,6 +66,7 @@ class Gate:
         "read_query",
         "referrer_policy",
         "require",
+        "verified",
     )
 
     def __init__(
@@ -109,12 +110,19 @@ class Gate:
         )
         self.clock = config.clock
         self.leeway = config.leeway
-        self.parse = functools.lru_cache(maxsize=config.cache_size)(self._new_launch)
+        # Bounded in entries and, with the config's idtoken cache, in bytes (``cache_max_bytes``).
+        parsed: SizedCache[str, tuple[Launch, float]] = SizedCache(config._idtokens.budget, config.cache_size)
+        self.parse = parsed.memoize(self._new_launch, _launch_bytes)
+        #: Launches LTIAAS accepted (prefetch), oldest first; only ever genuine ones, so small.
+        self.verified: dict[Launch, None] = {}
 
-    def passes(self, method: str, path: str) -> bool:
-        """Whether the request goes through untouched: ``OPTIONS`` (CORS preflights carry no ltik) and
-        exempt paths."""
-        return method == "OPTIONS" or (self.exempt is not None and self.exempt(path) is not None)
+    def passes(self, method: str, path: str, preflight: bool = False) -> bool:
+        """Whether the request goes through untouched: a CORS preflight (``OPTIONS`` with ``Origin`` and
+        ``Access-Control-Request-Method``: the caller says so with ``preflight``), or an exempt ``path``
+        (below the mount point: see :func:`below_mount`). Any other ``OPTIONS`` is gated like a ``GET``."""
+        return (preflight and method == "OPTIONS") or (
+            self.exempt is not None and self.exempt(path) is not None
+        )
 
     def decide(
         self,
@@ -123,12 +131,33 @@ class Gate:
         header: Collection[str],
         body: bytes | None = None,
         body_kind: str | None = None,
+        *,
+        body_too_large: bool = False,
     ) -> tuple[Launch | None, LtiaasAuthError | None, str | None]:
-        """``(launch, error, referrer_policy)`` for a request: its launch (None when it has none and none
-        is required) or the error to answer with, and the ``Referrer-Policy`` to add to its response
-        (set when the URL carried an ltik, even a refused one)."""
+        """``(launch, error, referrer_policy)``: :meth:`evaluate`, with the ``Referrer-Policy`` to add
+        to the response (set when the URL carried an ltik, even a refused one) as the third item."""
+        launch, error, in_url = self.evaluate(
+            authorization, query, header, body, body_kind, body_too_large=body_too_large
+        )
+        return launch, error, self.referrer_policy if in_url else None
+
+    def evaluate(
+        self,
+        authorization: Collection[str],
+        query: str,
+        header: Collection[str],
+        body: bytes | None = None,
+        body_kind: str | None = None,
+        *,
+        body_too_large: bool = False,
+    ) -> tuple[Launch | None, LtiaasAuthError | None, bool]:
+        """``(launch, error, in_url)`` for a request: its launch (None when it has none and none is
+        required) or the error to answer with, and whether its URL carried an ltik (its response then
+        gets ``Referrer-Policy`` and ``Cache-Control: private``, even when it is a rejection).
+        ``body_too_large``: the body could have held the ltik but was over ``max_body_size``, so unread;
+        a request with no ltik elsewhere is then told so."""
         url_ltiks: Sequence[str] = ltiks_in_query(query) if query and self.read_query else ()
-        referrer_policy = self.referrer_policy if url_ltiks else None
+        in_url = bool(url_ltiks)
         if not self.read_authorization:
             authorization = ()
         if not self.read_header:
@@ -140,15 +169,53 @@ class Gate:
                 else None
             )
             if raw is None:
-                if self.require:
-                    raise MissingLtik()
-                return None, None, referrer_policy
+                if not self.require:
+                    return None, None, in_url
+                if body_too_large:
+                    raise MissingLtik(
+                        f"The request body is over {self.max_body_size} bytes, too large to read for its "
+                        "ltik; send the ltik in the Authorization header (Bearer) instead."
+                    )
+                raise MissingLtik()
             launch, deadline = self.parse(raw)
             if self.clock() > deadline:  # checked on every request: a cached token keeps ageing
                 raise ExpiredLtik()
         except LtiaasAuthError as error:  # MissingLtik, InvalidLtik, ExpiredLtik, AmbiguousLtik
-            return None, error, referrer_policy
-        return launch, None, referrer_policy
+            return None, error, in_url
+        return launch, None, in_url
+
+    def prefetch(self, launch: Launch) -> LtiaasAuthError | None:
+        """Confirm ``launch`` with LTIAAS (its idtoken, fetched once and cached): None when accepted, else
+        the error to answer with (``LtikRefused``: 401; any other upstream failure: 502)."""
+        verified = self.verified
+        if launch in verified:
+            return None
+        try:
+            launch.idtoken()
+        except LtiaasAuthError as error:
+            return error
+        self._remember(launch)
+        return None
+
+    async def aprefetch(self, launch: Launch) -> LtiaasAuthError | None:
+        """:meth:`prefetch` for asyncio and trio."""
+        if launch in self.verified:
+            return None
+        try:
+            await launch.aidtoken()
+        except LtiaasAuthError as error:
+            return error
+        self._remember(launch)
+        return None
+
+    def _remember(self, launch: Launch) -> None:
+        verified = self.verified
+        verified[launch] = None
+        if len(verified) > self.config.cache_size:
+            try:  # noqa: SIM105 - another thread may have evicted it first
+                del verified[next(iter(verified))]
+            except (KeyError, StopIteration, RuntimeError):
+                pass
 
     def _new_launch(self, raw: str) -> tuple[Launch, float]:
         """The launch and the POSIX time after which it is refused: ``Ltik.expired``'s rule (expiry +
@@ -158,30 +225,25 @@ class Gate:
         return Launch(self.config, ltik), deadline
 
 
+def _launch_bytes(parsed: tuple[Launch, float]) -> int:
+    """What a parsed launch holds: its token, its claims as parsed, and about 1 KiB of objects around them."""
+    ltik = parsed[0].ltik
+    return footprint(ltik.raw) + footprint(ltik.claims) + 1024
+
+
 def prefetch_failure(error: LtiaasAuthError) -> LtiaasAuthError:
-    """What to answer when prefetching the idtoken failed: LTIAAS refusing the ltik is the client's
-    problem (401 ``INVALID_LTIK``); anything else upstream (unreachable, 5xx, 429…) is ours (502
-    ``UPSTREAM_UNAVAILABLE``), with LTIAAS's body dropped so none of it reaches the client. Other errors
-    (the ltik expiring meanwhile) stand as they are."""
-    if not isinstance(error, UpstreamError):
-        return error
-    if error.upstream_status == 401:
-        return InvalidLtik("LTIAAS refused the ltik.")
-    return UpstreamError("LTIAAS could not provide the launch.", upstream_status=error.upstream_status)
+    """What to answer when prefetching the idtoken failed: the error itself. The error tree already says
+    what the edge answers (``LtikRefused``: 401 ``INVALID_LTIK``; every other upstream failure: 502
+    ``UPSTREAM_UNAVAILABLE``, nothing of LTIAAS's body); kept for integrations written against it."""
+    return error
 
 
-def render(error: LtiaasAuthError) -> Rejection:
-    """The default rejection: LTIAAS's error shape as JSON, never cached, with the Bearer challenge.
-
-    The body holds only the error's code and description, which never contain a token.
-    """
-    body = json.dumps(error.to_body(), separators=(",", ":")).encode()
-    headers = [
-        ("Content-Type", "application/json"),
-        ("Content-Length", str(len(body))),
-        ("Cache-Control", "no-store"),
-    ]
-    if error.status == HTTPStatus.UNAUTHORIZED:
-        challenge = _MISSING_CHALLENGE if isinstance(error, MissingLtik) else _INVALID_CHALLENGE
-        headers.append(("WWW-Authenticate", challenge))
-    return Rejection(error.status, headers, body)
+def below_mount(path: str, root_path: str) -> str:
+    """``path`` below the app's mount point ``root_path``: servers differ on whether ASGI's
+    ``scope["path"]`` includes ``root_path`` (uvicorn does, hypercorn does not), so it is stripped when
+    it is there, at a segment boundary."""
+    if root_path and path.startswith(root_path):
+        rest = path[len(root_path) :]
+        if not rest or rest[0] == "/":
+            return rest or "/"
+    return path

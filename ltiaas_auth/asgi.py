@@ -7,7 +7,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from ._gate import DEFAULT_SOURCES, ERROR_KEY, LAUNCH_KEY, Gate, prefetch_failure, render
+from ._gate import DEFAULT_SOURCES, ERROR_KEY, LAUNCH_KEY, Gate, below_mount
+from ._raised import Slot, answerable, slot_var
+from ._rejection import RelaunchPage, render, wants_html
 from .context import credential_var
 from .errors import LtiaasAuthError
 from .extract import body_source
@@ -40,10 +42,14 @@ class LtiaasASGIMiddleware:
         application = LtiaasASGIMiddleware(get_asgi_application(), config=config)   # Django asgi.py
 
     The options, the rules and the rejections are those of :class:`ltiaas_auth.LtiaasMiddleware` (see
-    its documentation): ``require``, ``exempt`` (globs matched against ``scope["path"]``), ``sources``,
-    ``max_body_size``, ``referrer_policy`` (HTTP responses only), ``prefetch_idtoken`` (``await
-    launch.aidtoken()`` before the app runs, so asyncio only, like ``aidtoken()`` itself) and
-    ``error_app`` (an ASGI app, finding the error at ``scope["ltiaas_auth.error"]``).
+    its documentation): ``require``, ``exempt`` (globs matched against ``scope["path"]`` below the mount
+    point: ``root_path`` is stripped when the server included it, as uvicorn does and hypercorn does not),
+    ``sources``, ``max_body_size``, ``referrer_policy`` (HTTP responses only, with ``Cache-Control:
+    private``), ``prefetch_idtoken`` (on by default: ``await launch.aidtoken()`` before the app runs),
+    ``error_app`` (an ASGI app, finding the error at ``scope["ltiaas_auth.error"]``) and ``page``. An
+    ``LtiaasAuthError`` raised while the app runs is answered like a rejection when it escapes before the
+    response starts, or when the framework (Starlette's ``ServerErrorMiddleware``) answers it with its own
+    500; after the response has started it propagates.
 
     The launch is current for the duration of the app call, which includes streamed bodies and the
     tasks the app starts (they copy the context); it is also at ``scope["ltiaas_auth.launch"]`` (in a
@@ -55,7 +61,7 @@ class LtiaasASGIMiddleware:
     Add it outermost among your own middleware.
     """
 
-    __slots__ = ("_gate", "app", "config", "error_app")
+    __slots__ = ("_gate", "app", "config", "error_app", "page")
 
     def __init__(
         self,
@@ -68,12 +74,14 @@ class LtiaasASGIMiddleware:
         sources: Iterable[str] = DEFAULT_SOURCES,
         max_body_size: int = 65536,
         referrer_policy: str | None = "no-referrer",
-        prefetch_idtoken: bool = False,
+        prefetch_idtoken: bool = True,
         error_app: ASGIApp | None = None,
+        page: RelaunchPage | None = None,
     ) -> None:
         self.app = app
         self.config = config
         self.error_app = error_app
+        self.page = page
         self._gate = Gate(
             config,
             require=require,
@@ -93,7 +101,11 @@ class LtiaasASGIMiddleware:
             await self.app(scope, receive, send)
             return
         app, launch, gate = self.app, None, self._gate
-        if not gate.passes(scope.get("method", ""), scope["path"]):
+        method = scope.get("method", "")
+        path = (
+            scope["path"] if gate.exempt is None else below_mount(scope["path"], scope.get("root_path", ""))
+        )
+        if not gate.passes(method, path, method == "OPTIONS" and _is_preflight(scope["headers"])):
             authorization: tuple[str, ...] = ()
             header: tuple[str, ...] = ()
             content_type = content_length = ""
@@ -109,27 +121,33 @@ class LtiaasASGIMiddleware:
                 elif name == b"content-length":
                     content_length = value.decode("latin-1")
             body = body_kind = None
+            too_large = False
             if gate.body_sources and kind == "http":
                 body_kind = body_source(content_type, gate.body_sources)
                 if body_kind is not None:
-                    body, receive = await _read_body(receive, content_length, gate.max_body_size)
+                    body, too_large, receive = await _read_body(receive, content_length, gate.max_body_size)
             query = scope.get("query_string", b"")
-            launch, error, referrer_policy = gate.decide(
-                authorization, query.decode("latin-1") if query else "", header, body, body_kind
+            launch, error, url_ltik = gate.evaluate(
+                authorization,
+                query.decode("latin-1") if query else "",
+                header,
+                body,
+                body_kind,
+                body_too_large=too_large,
             )
             if launch is not None and gate.prefetch_idtoken:
-                try:
-                    await launch.aidtoken()
-                except LtiaasAuthError as failure:
-                    launch, error = None, prefetch_failure(failure)
-            if referrer_policy is not None and kind == "http":
-                send = _with_referrer_policy(send, referrer_policy.encode("latin-1"))
+                failure = await gate.aprefetch(launch)
+                if failure is not None:
+                    launch, error = None, failure
+            if url_ltik and kind == "http":
+                policy = gate.referrer_policy
+                send = _with_url_ltik_headers(send, policy.encode("latin-1") if policy is not None else None)
             if error is not None:
                 if kind == "websocket":
                     await _refuse_websocket(receive, send, error)
                     return
                 if self.error_app is None:
-                    await _reject(send, error)
+                    await self._reject(scope, send, error)
                     return
                 app, scope = self.error_app, {**scope, ERROR_KEY: error}
             elif launch is not None:
@@ -138,59 +156,131 @@ class LtiaasASGIMiddleware:
         # Set for every request that runs app code, to None when there is no launch, so a credential
         # left in a reused context never shows; reset however the app ends.
         token = credential_var.set(launch)
+        slot: Slot = [None]
+        slot_token = slot_var.set(slot)
         try:
-            await app(scope, receive, send)
+            if kind != "http":
+                await app(scope, receive, send)
+                return
+            guard = _Guard(self, scope, send, slot)
+            try:
+                await app(scope, receive, guard.send)
+            except Exception as failure:
+                if guard.replaced and answerable(failure):
+                    return  # answered already, in place of the framework's 500
+                if guard.started or not answerable(failure):
+                    raise
+                await self._reject(scope, send, failure)
         finally:
+            slot_var.reset(slot_token)
             credential_var.reset(token)
 
+    async def _reject(self, scope: Scope, send: Send, error: LtiaasAuthError) -> None:
+        if self.error_app is not None and scope.get(ERROR_KEY) is not error:
+            await self.error_app({**scope, ERROR_KEY: error}, _no_body, send)
+            return
+        accept = fetch_mode = None
+        for name, value in scope["headers"]:
+            if name == b"accept":
+                accept = value.decode("latin-1")
+            elif name == b"sec-fetch-mode":
+                fetch_mode = value.decode("latin-1")
+        status, headers, body = render(error, html=wants_html(accept, fetch_mode), page=self.page)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
-async def _reject(send: Send, error: LtiaasAuthError) -> None:
-    status, headers, body = render(error)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+
+async def _no_body() -> Message:
+    """The ``receive`` of an ``error_app`` answering after the app has consumed the request."""
+    return {"type": "http.disconnect"}
+
+
+def _is_preflight(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    origin = method = False
+    for name, value in headers:
+        if name == b"origin":
+            origin = bool(value)
+        elif name == b"access-control-request-method":
+            method = bool(value)
+    return origin and method
+
+
+class _Guard:
+    """The app's ``send``: a 500 started after one of our errors was recorded for this request is
+    replaced by that error's rejection, and the rest of the framework's 500 is dropped."""
+
+    __slots__ = ("_middleware", "_scope", "_send", "_slot", "replaced", "send", "started")
+
+    def __init__(self, middleware: LtiaasASGIMiddleware, scope: Scope, send: Send, slot: Slot) -> None:
+        self._middleware, self._scope, self._send, self._slot = middleware, scope, send, slot
+        self.started = self.replaced = False
+        self.send = self._guarded
+
+    async def _guarded(self, message: Message) -> None:
+        if self.replaced:
+            return
+        if not self.started and message["type"] == "http.response.start":
+            error = self._slot[0]
+            if error is not None and message["status"] == 500:
+                self.replaced = True
+                await self._middleware._reject(self._scope, self._send, error)
+                return
+            self.started = True
+        await self._send(message)
 
 
 async def _refuse_websocket(receive: Receive, send: Send, error: LtiaasAuthError) -> None:
     """Close before accepting; the spec wants the ``websocket.connect`` message read first."""
     message = await receive()
     if message["type"] == "websocket.connect":
-        await send({"type": "websocket.close", "code": WS_POLICY_VIOLATION, "reason": error.code})
+        reason = error.edge_code or error.code
+        await send({"type": "websocket.close", "code": WS_POLICY_VIOLATION, "reason": reason})
 
 
-def _with_referrer_policy(send: Send, policy: bytes) -> Send:
-    async def send_with_policy(message: Message) -> None:
+def _with_url_ltik_headers(send: Send, policy: bytes | None) -> Send:
+    """For a request whose ltik came in the URL: ``Referrer-Policy`` (unless ``policy`` is None) and
+    ``Cache-Control: private`` (RFC 6750 §2.3), each unless the response sets its own."""
+
+    async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = message.get("headers", ())
-            for name, _ in headers:
-                if name.lower() == b"referrer-policy":
-                    break
-            else:
-                message = {**message, "headers": [*headers, (b"referrer-policy", policy)]}
+            names = {bytes(name).lower() for name, _ in headers}
+            extra = []
+            if policy is not None and b"referrer-policy" not in names:
+                extra.append((b"referrer-policy", policy))
+            if b"cache-control" not in names:
+                extra.append((b"cache-control", b"private"))
+            if extra:
+                message = {**message, "headers": [*headers, *extra]}
         await send(message)
 
-    return send_with_policy
+    return send_with_headers
 
 
-async def _read_body(receive: Receive, content_length: str, limit: int) -> tuple[bytes | None, Receive]:
-    """The whole body if it is at most ``limit`` bytes (else None), and the ``receive`` the app must use:
-    it replays every message read here, unchanged, then hands over to the server's."""
+async def _read_body(receive: Receive, content_length: str, limit: int) -> tuple[bytes | None, bool, Receive]:
+    """``(body, too_large, receive)``: the whole body if it is at most ``limit`` bytes (else None, and
+    whether that is because it is larger), and the ``receive`` the app must use: it replays every message
+    read here, unchanged, then hands over to the server's."""
     if content_length:
         try:
             declared = int(content_length)
         except ValueError:
-            return None, receive
+            return None, False, receive
         if not 0 <= declared <= limit:
-            return None, receive
+            return None, declared > limit, receive
     messages: list[Message] = []
     chunks: list[bytes] = []
     size = 0
     body: bytes | None = None
+    too_large = False
     while True:
         message = await receive()
         messages.append(message)
@@ -199,12 +289,13 @@ async def _read_body(receive: Receive, content_length: str, limit: int) -> tuple
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
+            too_large = True
             break
         chunks.append(chunk)
         if not message.get("more_body", False):
             body = b"".join(chunks)
             break
-    return body, _Replay(messages, receive)
+    return body, too_large, _Replay(messages, receive)
 
 
 class _Replay:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._raised import record as record_raised
 from .config import check_config
+from .errors import LtiaasAuthError
 from .headers import (
     LAUNCH_SCHEME,
     SERVICE_SCHEME,
@@ -121,12 +123,20 @@ class Launch(Credential):
             raise RuntimeError(
                 "Launch.idtoken() would block the running event loop; use 'await launch.aidtoken()'."
             )
-        return self.config._idtokens.get(self)
+        try:
+            return self.config._idtokens.get(self)
+        except LtiaasAuthError as error:
+            record_raised(error)  # a follower's error was made in its leader's request
+            raise
 
     async def aidtoken(self) -> dict[str, Any]:
         """``idtoken()`` for asyncio and trio code: the fetch runs on ltiaas_auth's own worker threads, the
         loop keeps serving, and the wait is limited to ``2 x timeout + 1`` seconds."""
-        return await self.config._idtokens.aget(self)
+        try:
+            return await self.config._idtokens.aget(self)
+        except LtiaasAuthError as error:
+            record_raised(error)  # made on a worker thread, or in another request's fetch
+            raise
 
     def service_key(self) -> str | None:
         """The idtoken's ``services.serviceKey`` (present when the launch has AGS or NRPS), or None."""

@@ -40,6 +40,8 @@ import time
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+from ._raised import record as _record
+
 __all__ = [
     "AmbiguousLtik",
     "ApiKeyRejected",
@@ -78,6 +80,7 @@ class LtiaasAuthError(Exception):
     def __init__(self, description: str | None = None) -> None:
         self.description = description or self.default_description
         super().__init__(self.description)
+        _record(self)  # so the middleware can answer it even after a framework turned it into a 500
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, description={self.description!r})"

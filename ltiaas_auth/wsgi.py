@@ -4,12 +4,15 @@ only reads the environ, calls the app and keeps the current credential set until
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import Token
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from ._gate import DEFAULT_SOURCES, ERROR_KEY, LAUNCH_KEY, Gate, prefetch_failure, render
+from ._gate import DEFAULT_SOURCES, ERROR_KEY, LAUNCH_KEY, Gate
+from ._raised import Slot, answerable, slot_var
+from ._rejection import RelaunchPage, render, wants_html
 from .context import credential_var
 from .credentials import Credential
 from .errors import LtiaasAuthError
@@ -45,31 +48,44 @@ class LtiaasMiddleware:
     :param config: the ``LtiaasConfig`` whose API key, clock, leeway and idtoken cache the launches use.
     :param require: answer 401 ``MISSING_LTIK`` to a request that carries no ltik. With False such a
         request reaches the app with no current launch; an invalid or expired ltik is refused either way.
-    :param exempt: ``fnmatch`` globs matched against ``PATH_INFO`` (``*`` also matches ``/``). Matching
-        requests, and every ``OPTIONS`` request, pass through untouched: no ltik is read, no launch set.
+    :param exempt: ``fnmatch`` globs matched against ``PATH_INFO``, the path below the app's mount point
+        (``*`` also matches ``/``). Matching requests, and CORS preflights (``OPTIONS`` with ``Origin`` and
+        ``Access-Control-Request-Method``), pass through untouched: no ltik is read, no launch set. Any
+        other ``OPTIONS`` request is gated like a ``GET``.
     :param sources: where to look, from ``"authorization"`` (``Bearer <ltik>`` or ``LTIK-AUTH-V1
         Token=<ltik>``; other schemes are ignored), ``"query"`` (``?ltik=``), ``"header"`` (``X-Ltik``),
         and the opt-in ``"form"`` / ``"json"`` (the ``ltik`` field of an urlencoded or JSON body). Every
         listed source is read; the same token in several places is fine, two different ones are refused
         with 400 ``AMBIGUOUS_LTIK``, so the app can never read a token other than the one checked.
-    :param max_body_size: bodies larger than this many bytes are not read for the ltik. A body that is
-        read reaches the app unchanged, through a fresh ``wsgi.input`` (a chunked body read in full also
-        gets its ``CONTENT_LENGTH``).
+    :param max_body_size: bodies larger than this many bytes are not read for the ltik (a request whose
+        only ltik could have been in such a body is told so). A body that is read reaches the app
+        unchanged, through a fresh ``wsgi.input`` (a chunked body read in full also gets its
+        ``CONTENT_LENGTH``).
     :param referrer_policy: the ``Referrer-Policy`` added to every response (rejections included) to a
         request whose ltik came in the URL, so the browser does not leak it to other sites; a policy the
-        app sets itself wins. None turns it off.
-    :param prefetch_idtoken: fetch the launch's idtoken (cached per config) before the app runs, so only
-        ltiks LTIAAS accepts get through: LTIAAS refusing it gives 401 ``INVALID_LTIK``, LTIAAS
-        unreachable or failing gives 502 ``UPSTREAM_UNAVAILABLE``.
-    :param error_app: a WSGI app that renders rejections instead of the default JSON; it finds the
+        app sets itself wins. None turns it off. Such responses also get ``Cache-Control: private``
+        unless the app set a ``Cache-Control``.
+    :param prefetch_idtoken: fetch the launch's idtoken (cached per config) before the app runs (the
+        default), so only ltiks LTIAAS accepts get through: LTIAAS refusing it gives 401 ``INVALID_LTIK``,
+        LTIAAS unreachable, rate limited or failing gives 502 ``UPSTREAM_UNAVAILABLE`` (with LTIAAS's
+        ``Retry-After``), a refused API key 502 and an ERROR log line. False lets the app run on an
+        unverified ltik, whose claims are hints, never proof.
+    :param error_app: a WSGI app that renders rejections instead of the default ones; it finds the
         ``LtiaasAuthError`` at ``environ["ltiaas_auth.error"]``.
+    :param page: ``(error, nonce) -> html``, the page a browser navigation gets instead of
+        :func:`ltiaas_auth._rejection.relaunch_page`.
 
     Rejections are LTIAAS-shaped JSON (``{"status", "error", "details": {"message", "description"}}``)
     with ``Cache-Control: no-store`` and, on 401, ``WWW-Authenticate: Bearer`` (missing ltik) or
-    ``Bearer error="invalid_token"``; they never contain the token. The middleware never sets a cookie.
+    ``Bearer error="invalid_token"``; a browser navigation (``Sec-Fetch-Mode: navigate``, or an
+    ``Accept`` preferring ``text/html``) gets a small HTML page with the same status instead. Neither
+    contains the token. An ``LtiaasAuthError`` that ltiaas_auth raises while the app runs (a view's
+    ``idtoken()``, a client adapter, a role gate) is answered the same way, 401, 403 or 502, when it
+    escapes the app before the response starts, or when the framework turned it into its own 500; after
+    the response has started it propagates. The middleware never sets a cookie.
     """
 
-    __slots__ = ("_gate", "app", "config", "error_app")
+    __slots__ = ("_gate", "app", "config", "error_app", "page")
 
     def __init__(
         self,
@@ -81,12 +97,14 @@ class LtiaasMiddleware:
         sources: Iterable[str] = DEFAULT_SOURCES,
         max_body_size: int = 65536,
         referrer_policy: str | None = "no-referrer",
-        prefetch_idtoken: bool = False,
+        prefetch_idtoken: bool = True,
         error_app: WSGIApplication | None = None,
+        page: RelaunchPage | None = None,
     ) -> None:
         self.app = app
         self.config = config
         self.error_app = error_app
+        self.page = page
         self._gate = Gate(
             config,
             require=require,
@@ -101,34 +119,38 @@ class LtiaasMiddleware:
         return f"LtiaasMiddleware({self.app!r}, {self.config!r})"
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        app, launch, gate = self.app, None, self._gate
-        if not gate.passes(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")):
+        app, launch, gate, url_ltik = self.app, None, self._gate, False
+        method = environ.get("REQUEST_METHOD", "")
+        if not gate.passes(
+            method,
+            environ.get("PATH_INFO", ""),
+            method == "OPTIONS" and _is_preflight(environ),
+        ):
             authorization = environ.get("HTTP_AUTHORIZATION")
             header = environ.get("HTTP_X_LTIK")
             body = body_kind = None
+            too_large = False
             if gate.body_sources:
                 body_kind = body_source(environ.get("CONTENT_TYPE", ""), gate.body_sources)
                 if body_kind is not None:
-                    body = _read_body(environ, gate.max_body_size)
-            launch, error, referrer_policy = gate.decide(
+                    body, too_large = _read_body(environ, gate.max_body_size)
+            launch, error, url_ltik = gate.evaluate(
                 (authorization,) if authorization else (),
                 environ.get("QUERY_STRING", ""),
                 (header,) if header else (),
                 body,
                 body_kind,
+                body_too_large=too_large,
             )
             if launch is not None and gate.prefetch_idtoken:
-                try:
-                    launch.idtoken()
-                except LtiaasAuthError as failure:
-                    launch, error = None, prefetch_failure(failure)
-            if referrer_policy is not None:
-                start_response = _with_referrer_policy(start_response, referrer_policy)
+                failure = gate.prefetch(launch)
+                if failure is not None:
+                    launch, error = None, failure
+            if url_ltik:
+                start_response = _with_url_ltik_headers(start_response, gate.referrer_policy)
             if error is not None:
                 if self.error_app is None:
-                    status, headers, content = render(error)
-                    start_response(f"{status} {HTTPStatus(status).phrase}", headers)
-                    return [content]
+                    return self._reject(environ, start_response, error)
                 app = self.error_app
                 environ[ERROR_KEY] = error
             elif launch is not None:
@@ -137,12 +159,93 @@ class LtiaasMiddleware:
         # Set for every request that runs app code, to None when there is no launch, so a credential
         # left in a reused context never shows; reset when the server closes the response.
         token = credential_var.set(launch)
+        slot: Slot = [None]
+        slot_token = slot_var.set(slot)
+        start = _Start(start_response, slot)
         try:
-            iterable = app(environ, start_response)
-        except BaseException:
-            credential_var.reset(token)
-            raise
-        return _ClosingResponse(iterable, token)
+            iterable = app(environ, start)
+        except BaseException as failure:
+            start.open = False
+            try:
+                if not answerable(failure):
+                    raise
+                # If the server already sent the headers, it raises the app's error again here.
+                return self._reject(environ, start_response, failure, sys.exc_info())
+            finally:
+                _reset(token, slot_token)
+        start.open = False
+        if start.replaced is not None:  # the framework answered our error with its own 500
+            try:
+                close = getattr(iterable, "close", None)
+                if close is not None:
+                    close()
+                return self._reject(environ, start_response, start.replaced)
+            finally:
+                _reset(token, slot_token)
+        return _ClosingResponse(iterable, token, slot_token)
+
+    def _reject(
+        self,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        error: LtiaasAuthError,
+        exc_info: OptExcInfo | None = None,
+    ) -> Iterable[bytes]:
+        if self.error_app is not None and environ.get(ERROR_KEY) is not error:
+            environ[ERROR_KEY] = error
+            return self.error_app(environ, start_response)
+        html = wants_html(environ.get("HTTP_ACCEPT"), environ.get("HTTP_SEC_FETCH_MODE"))
+        status, headers, content = render(error, html=html, page=self.page)
+        line = f"{status} {HTTPStatus(status).phrase}"
+        if exc_info is None:
+            start_response(line, headers)
+        else:
+            start_response(line, headers, exc_info)
+        return [content]
+
+
+def _is_preflight(environ: WSGIEnvironment) -> bool:
+    return bool(environ.get("HTTP_ORIGIN")) and bool(environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"))
+
+
+def _reset(token: Token[Credential | None], slot_token: Token[Slot | None]) -> None:
+    try:  # noqa: SIM105 - contextlib.suppress costs a third of this middleware's overhead
+        slot_var.reset(slot_token)
+    except ValueError:
+        pass
+    try:  # noqa: SIM105
+        credential_var.reset(token)
+    except ValueError:
+        pass
+
+
+def _discard(data: bytes) -> None:
+    """The ``write`` of a 500 that is being replaced: its bytes go nowhere."""
+
+
+class _Start:
+    """The app's ``start_response``: while the app is being called, a 500 started after one of our errors
+    was recorded for this request is held back (the middleware answers the error instead)."""
+
+    __slots__ = ("open", "replaced", "slot", "start_response")
+
+    def __init__(self, start_response: StartResponse, slot: Slot) -> None:
+        self.start_response = start_response
+        self.slot = slot
+        self.open = True
+        self.replaced: LtiaasAuthError | None = None
+
+    def __call__(
+        self, status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+    ) -> Callable[[bytes], object]:
+        if self.open and status[:3] == "500":
+            error = self.slot[0]
+            if error is not None:
+                self.replaced = error
+                return _discard
+        if exc_info is None:
+            return self.start_response(status, headers)
+        return self.start_response(status, headers, exc_info)
 
 
 class _ClosingResponse:
@@ -155,11 +258,14 @@ class _ClosingResponse:
     while the original context is overwritten at the start of its next request anyway.
     """
 
-    __slots__ = ("_iterable", "_token")
+    __slots__ = ("_iterable", "_slot_token", "_token")
 
-    def __init__(self, iterable: Iterable[bytes], token: Token[Credential | None]) -> None:
+    def __init__(
+        self, iterable: Iterable[bytes], token: Token[Credential | None], slot_token: Token[Slot | None]
+    ) -> None:
         self._iterable = iterable
         self._token: Token[Credential | None] | None = token
+        self._slot_token = slot_token
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._iterable)
@@ -173,21 +279,24 @@ class _ClosingResponse:
             if close is not None:
                 close()
         finally:
-            try:  # noqa: SIM105 - contextlib.suppress costs a third of this middleware's overhead
-                credential_var.reset(token)
-            except ValueError:
-                pass
+            _reset(token, self._slot_token)
 
 
-def _with_referrer_policy(start_response: StartResponse, policy: str) -> StartResponse:
+def _with_url_ltik_headers(start_response: StartResponse, policy: str | None) -> StartResponse:
+    """For a request whose ltik came in the URL: ``Referrer-Policy`` (unless ``policy`` is None) and
+    ``Cache-Control: private`` (RFC 6750 §2.3), each unless the response sets its own."""
+
     def start(
         status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
     ) -> Callable[[bytes], object]:
-        for name, _ in headers:
-            if name.lower() == "referrer-policy":
-                break
-        else:
-            headers = [*headers, ("Referrer-Policy", policy)]
+        names = {name.lower() for name, _ in headers}
+        extra = []
+        if policy is not None and "referrer-policy" not in names:
+            extra.append(("Referrer-Policy", policy))
+        if "cache-control" not in names:
+            extra.append(("Cache-Control", "private"))
+        if extra:
+            headers = [*headers, *extra]
         if exc_info is None:
             return start_response(status, headers)
         return start_response(status, headers, exc_info)
@@ -195,34 +304,35 @@ def _with_referrer_policy(start_response: StartResponse, policy: str) -> StartRe
     return start
 
 
-def _read_body(environ: WSGIEnvironment, limit: int) -> bytes | None:
-    """The whole body if it is at most ``limit`` bytes, else None; either way ``wsgi.input`` is left
-    (or replaced) so that the app reads the body byte for byte."""
+def _read_body(environ: WSGIEnvironment, limit: int) -> tuple[bytes | None, bool]:
+    """``(body, too_large)``: the whole body if it is at most ``limit`` bytes, else None (and whether
+    that is because it is larger); either way ``wsgi.input`` is left (or replaced) so that the app reads
+    the body byte for byte."""
     stream = environ.get("wsgi.input")
     if stream is None:
-        return None
+        return None, False
     length = environ.get("CONTENT_LENGTH", "")
     if length:
         try:
             size = int(length)
         except ValueError:
-            return None
+            return None, False
         if not 0 <= size <= limit:
-            return None
+            return None, size > limit
         body = _read(stream, size)
         environ["wsgi.input"] = io.BytesIO(body)
         if len(body) != size:  # the client sent less than it announced
             environ["CONTENT_LENGTH"] = str(len(body))
-        return body
+        return body, False
     if not environ.get("wsgi.input_terminated"):
-        return None  # no length and no end marker: PEP 3333 says there is no body to read
+        return None, False  # no length and no end marker: PEP 3333 says there is no body to read
     head = _read(stream, limit + 1)
     if len(head) > limit:
         environ["wsgi.input"] = _PrefixedInput(head, stream)
-        return None
+        return None, True
     environ["wsgi.input"] = io.BytesIO(head)
     environ["CONTENT_LENGTH"] = str(len(head))
-    return head
+    return head, False
 
 
 def _read(stream: InputStream, size: int) -> bytes:

@@ -66,7 +66,10 @@ async def communicate_http(app: Any, scope: Scope) -> tuple[Message, Message]:
 def test_communicator_http() -> None:
     ltik = fresh_ltik()
     start, body = run(
-        communicate_http(LtiaasASGIMiddleware(asgi_probe, config=CONFIG), asgi_scope(headers=bearer(ltik)))
+        communicate_http(
+            LtiaasASGIMiddleware(asgi_probe, config=CONFIG, prefetch_idtoken=False),
+            asgi_scope(headers=bearer(ltik)),
+        )
     )
     assert start["status"] == 200
     got = json.loads(body["body"])
@@ -75,7 +78,11 @@ def test_communicator_http() -> None:
 
 
 def test_communicator_rejection() -> None:
-    start, body = run(communicate_http(LtiaasASGIMiddleware(asgi_probe, config=CONFIG), asgi_scope()))
+    start, body = run(
+        communicate_http(
+            LtiaasASGIMiddleware(asgi_probe, config=CONFIG, prefetch_idtoken=False), asgi_scope()
+        )
+    )
     assert start["status"] == 401
     headers = dict(start["headers"])
     assert headers[b"content-type"] == b"application/json"
@@ -95,7 +102,9 @@ def test_lifespan_passes_through_untouched() -> None:
 
     async def go() -> list[Message]:
         scope = {"type": "lifespan", "asgi": {"version": "3.0"}}
-        communicator = ApplicationCommunicator(LtiaasASGIMiddleware(app, config=CONFIG), scope)
+        communicator = ApplicationCommunicator(
+            LtiaasASGIMiddleware(app, config=CONFIG, prefetch_idtoken=False), scope
+        )
         await communicator.send_input({"type": "lifespan.startup"})
         started = await communicator.receive_output(5)
         await communicator.send_input({"type": "lifespan.shutdown"})
@@ -125,7 +134,9 @@ def test_websocket_refused_with_1008_without_accepting(
 
     async def go() -> Message:
         scope = asgi_scope("/ws", kind="websocket", headers=headers, query=query)
-        communicator = ApplicationCommunicator(LtiaasASGIMiddleware(app, config=CONFIG), scope)
+        communicator = ApplicationCommunicator(
+            LtiaasASGIMiddleware(app, config=CONFIG, prefetch_idtoken=False), scope
+        )
         await communicator.send_input({"type": "websocket.connect"})
         message = await communicator.receive_output(5)
         await communicator.wait(5)
@@ -147,7 +158,9 @@ def test_websocket_accepted_with_a_valid_ltik(where: str) -> None:
             headers=bearer(ltik) if where == "header" else [],
             query=f"ltik={ltik}".encode() if where == "query" else b"",
         )
-        communicator = ApplicationCommunicator(LtiaasASGIMiddleware(asgi_probe, config=CONFIG), scope)
+        communicator = ApplicationCommunicator(
+            LtiaasASGIMiddleware(asgi_probe, config=CONFIG, prefetch_idtoken=False), scope
+        )
         await communicator.send_input({"type": "websocket.connect"})
         messages = [await communicator.receive_output(5) for _ in range(3)]
         await communicator.wait(5)
@@ -162,7 +175,7 @@ def test_websocket_accepted_with_a_valid_ltik(where: str) -> None:
 def test_websocket_exempt_path_passes() -> None:
     async def go() -> Message:
         scope = asgi_scope("/ws/public", kind="websocket")
-        app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG, exempt=("/ws/public",))
+        app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG, prefetch_idtoken=False, exempt=("/ws/public",))
         communicator = ApplicationCommunicator(app, scope)
         await communicator.send_input({"type": "websocket.connect"})
         assert (await communicator.receive_output(5))["type"] == "websocket.accept"
@@ -192,7 +205,9 @@ async def test_httpx_concurrent_requests_each_see_their_own(anyio_backend: str) 
     mismatches: list[str] = []
 
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=LtiaasASGIMiddleware(asgi_probe, config=CONFIG)),
+        transport=httpx.ASGITransport(
+            app=LtiaasASGIMiddleware(asgi_probe, config=CONFIG, prefetch_idtoken=False)
+        ),
         base_url="http://testserver",
     ) as client:
 
@@ -212,7 +227,9 @@ async def test_httpx_concurrent_requests_each_see_their_own(anyio_backend: str) 
 @pytest.mark.anyio
 async def test_httpx_streamed_body_sees_the_launch_to_the_end(anyio_backend: str) -> None:
     ltik = fresh_ltik()
-    transport = httpx.ASGITransport(app=LtiaasASGIMiddleware(streaming_probe, config=CONFIG))
+    transport = httpx.ASGITransport(
+        app=LtiaasASGIMiddleware(streaming_probe, config=CONFIG, prefetch_idtoken=False)
+    )
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         response = await client.get("/", params={"ltik": ltik})
     assert response.text.splitlines() == [ltik_authorization(API_KEY, ltik)] * 3
@@ -222,7 +239,9 @@ async def test_httpx_streamed_body_sees_the_launch_to_the_end(anyio_backend: str
 @pytest.mark.anyio
 async def test_httpx_same_task_requests_do_not_leak(anyio_backend: str) -> None:
     """ASGITransport runs the app in the caller's task: a leak would show in the next request."""
-    transport = httpx.ASGITransport(app=LtiaasASGIMiddleware(asgi_probe, config=CONFIG, require=False))
+    transport = httpx.ASGITransport(
+        app=LtiaasASGIMiddleware(asgi_probe, config=CONFIG, prefetch_idtoken=False, require=False)
+    )
     ltik = fresh_ltik()
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         first = await client.get("/", headers={"X-Ltik": ltik})
@@ -236,7 +255,7 @@ async def test_httpx_same_task_requests_do_not_leak(anyio_backend: str) -> None:
 
 
 def test_two_calls_in_one_reused_context_do_not_leak() -> None:
-    app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG, require=False)
+    app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG, prefetch_idtoken=False, require=False)
     ltik = fresh_ltik()
 
     async def both() -> list[Any]:
@@ -248,7 +267,9 @@ def test_two_calls_in_one_reused_context_do_not_leak() -> None:
 
 
 def test_a_credential_already_in_the_context_is_hidden_then_restored() -> None:
-    app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG, require=False, exempt=("/open",))
+    app = LtiaasASGIMiddleware(
+        asgi_probe, config=CONFIG, prefetch_idtoken=False, require=False, exempt=("/open",)
+    )
 
     async def go() -> list[Any]:
         with launch_context(CONFIG, fresh_ltik()) as outer:
@@ -267,7 +288,8 @@ def test_app_raising_still_resets() -> None:
     async def go() -> None:
         with pytest.raises(RuntimeError, match="boom"):
             await call_asgi(
-                LtiaasASGIMiddleware(broken, config=CONFIG), asgi_scope(headers=bearer(fresh_ltik()))
+                LtiaasASGIMiddleware(broken, config=CONFIG, prefetch_idtoken=False),
+                asgi_scope(headers=bearer(fresh_ltik())),
             )
         assert credential_var.get() is None
 
@@ -284,7 +306,7 @@ def test_scope_is_copied_not_mutated() -> None:
     ltik = fresh_ltik()
     original = asgi_scope(headers=bearer(ltik))
     snapshot = dict(original)
-    response = run(call_asgi(LtiaasASGIMiddleware(app, config=CONFIG), original))
+    response = run(call_asgi(LtiaasASGIMiddleware(app, config=CONFIG, prefetch_idtoken=False), original))
     assert response.status == 200
     assert original == snapshot
     assert scopes[0]["ltiaas_auth.launch"].ltik.raw == ltik
@@ -312,7 +334,9 @@ def test_disconnect_while_buffering_is_passed_on() -> None:
         pass
 
     scope = asgi_scope(method="POST", headers=[(b"content-type", b"application/json")])
-    middleware = LtiaasASGIMiddleware(app, config=CONFIG, sources=("json",), require=False)
+    middleware = LtiaasASGIMiddleware(
+        app, config=CONFIG, prefetch_idtoken=False, sources=("json",), require=False
+    )
     run(middleware(scope, receive, send))
     assert received == [
         {"type": "http.request", "body": b'{"ltik": "', "more_body": True},
@@ -343,7 +367,7 @@ def test_referrer_policy(app: Any, headers: Any, query: str, expected: list[byte
         headers=bearer(ltik) if headers == "bearer" else [],
         query={"ltik": f"ltik={ltik}".encode(), "bad": b"ltik=bad", "": b""}[query],
     )
-    response = run(call_asgi(LtiaasASGIMiddleware(app, config=CONFIG), scope))
+    response = run(call_asgi(LtiaasASGIMiddleware(app, config=CONFIG, prefetch_idtoken=False), scope))
     assert [value for name, value in response.raw_headers if name.lower() == b"referrer-policy"] == expected
 
 
@@ -354,7 +378,7 @@ def test_error_app() -> None:
         await send({"type": "http.response.start", "status": error.status, "headers": []})
         await send({"type": "http.response.body", "body": body})
 
-    app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG, error_app=error_app)
+    app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG, prefetch_idtoken=False, error_app=error_app)
     response = run(call_asgi(app, asgi_scope(query=b"ltik=x.y.z")))
     assert response.status == 401
     assert response.json() == {"mine": "INVALID_LTIK", "credential": False}
@@ -366,7 +390,7 @@ def test_error_app() -> None:
 
 
 def test_ambiguous_is_400_without_challenge() -> None:
-    app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG)
+    app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG, prefetch_idtoken=False)
     scope = asgi_scope(headers=[*bearer(fresh_ltik()), (b"x-ltik", fresh_ltik().encode())])
     response = run(call_asgi(app, scope))
     assert response.status == 400
@@ -374,9 +398,10 @@ def test_ambiguous_is_400_without_challenge() -> None:
     assert response.json()["details"]["message"] == "AMBIGUOUS_LTIK"
 
 
-def test_options_passes_through() -> None:
-    app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG)
-    response = run(call_asgi(app, asgi_scope(method="OPTIONS", headers=bearer("broken"))))
+def test_a_cors_preflight_passes_through() -> None:
+    app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG, prefetch_idtoken=False)
+    preflight = [*bearer("broken"), (b"origin", b"https://tool.example"), (b"access-control-request-method", b"GET")]
+    response = run(call_asgi(app, asgi_scope(method="OPTIONS", headers=preflight)))
     assert response.status == 200
     assert response.json()["auth"] is None
 

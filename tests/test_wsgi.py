@@ -34,7 +34,9 @@ WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 
 def linted(app: WSGIApp = wsgi_probe, config: LtiaasConfig = CONFIG, **options: Any) -> Client:
-    """Lint on both sides: what the server sees from us, and what we hand to the app."""
+    """Lint on both sides: what the server sees from us, and what we hand to the app. Prefetch is off
+    unless asked for: these tests run on locally minted ltiks, with no LTIAAS to confirm them."""
+    options.setdefault("prefetch_idtoken", False)
     return Client(LintMiddleware(LtiaasMiddleware(LintMiddleware(app), config, **options)))
 
 
@@ -64,7 +66,7 @@ def test_each_request_sees_its_own_launch() -> None:
 
 
 def test_threads_never_see_each_others_launch() -> None:
-    app = LtiaasMiddleware(wsgi_probe, CONFIG)
+    app = LtiaasMiddleware(wsgi_probe, CONFIG, prefetch_idtoken=False)
     ltiks = [fresh_ltik() for _ in range(20)]
 
     def one(index: int) -> bool:
@@ -80,7 +82,7 @@ def test_parsed_once_but_expiry_checked_every_request() -> None:
     now = [time.time()]
     config = LtiaasConfig(API_KEY, "http://127.0.0.1:9", clock=lambda: now[0], leeway=5)
     ltik = make_ltik(iat=now[0], exp=now[0] + 60)
-    app = LtiaasMiddleware(wsgi_probe, config)
+    app = LtiaasMiddleware(wsgi_probe, config, prefetch_idtoken=False)
     for _ in range(3):
         assert call_wsgi(app, wsgi_environ(headers=bearer(ltik)))[0] == 200
     assert app._gate.parse.cache_info().misses == 1  # parsed once; later requests were cache hits
@@ -206,7 +208,7 @@ def test_referrer_policy_options() -> None:
         pytest.param("GET", "/healthz", False, id="exact-only"),
         pytest.param("GET", "/Static/app.css", False, id="case-sensitive"),
         pytest.param("GET", "/api/static/x", False, id="anchored"),
-        pytest.param("OPTIONS", "/api/anything", True, id="options"),
+        pytest.param("OPTIONS", "/api/anything", False, id="options-without-preflight-headers"),
         pytest.param("POST", "/api/anything", False, id="post"),
     ],
 )
@@ -224,7 +226,7 @@ def test_exempt_and_options_pass_through_untouched(method: str, path: str, passe
 
 def test_passthrough_hides_a_credential_left_in_the_context() -> None:
     """A passthrough request still runs with no credential, whatever the thread's context holds."""
-    app = LtiaasMiddleware(wsgi_probe, CONFIG, exempt=("/open",))
+    app = LtiaasMiddleware(wsgi_probe, CONFIG, prefetch_idtoken=False, exempt=("/open",))
     with launch_context(CONFIG, fresh_ltik()) as outer:
         _, _, body = call_wsgi(app, wsgi_environ("/open"))
         assert json.loads(body)["auth"] is None
@@ -282,7 +284,7 @@ def test_error_app_renders_rejections() -> None:
 )
 def test_invalid_options(options: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
-        LtiaasMiddleware(wsgi_probe, CONFIG, **options)
+        LtiaasMiddleware(wsgi_probe, CONFIG, prefetch_idtoken=False, **options)
 
 
 # --- prefetch_idtoken against FakeLtiaas --------------------------------------------------------------
@@ -378,7 +380,7 @@ def streaming_probe(environ: dict[str, Any], start_response: Any) -> Iterator[by
 @pytest.mark.parametrize("app", [wsgi_probe, streaming_probe], ids=["plain", "streamed"])
 def test_one_thread_server_does_not_leak(app: WSGIApp) -> None:
     ltik = fresh_ltik()
-    for port in serve_one_thread(LtiaasMiddleware(app, CONFIG, require=False)):
+    for port in serve_one_thread(LtiaasMiddleware(app, CONFIG, prefetch_idtoken=False, require=False)):
         status, body = fetch(port, bearer(ltik))
         assert status == 200
         assert json.loads(body)["auth"] == ltik_authorization(API_KEY, ltik)
@@ -393,7 +395,9 @@ def test_app_raising_in_call_resets() -> None:
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        LtiaasMiddleware(broken, CONFIG)(wsgi_environ(headers=bearer(fresh_ltik())), lambda *a: None)
+        LtiaasMiddleware(broken, CONFIG, prefetch_idtoken=False)(
+            wsgi_environ(headers=bearer(fresh_ltik())), lambda *a: None
+        )
     assert credential_var.get() is None
 
 
@@ -413,7 +417,9 @@ def test_app_raising_while_iterating_resets_on_close() -> None:
         return Body()
 
     with pytest.raises(RuntimeError, match="boom"):
-        call_wsgi(LtiaasMiddleware(app, CONFIG), wsgi_environ(headers=bearer(fresh_ltik())))
+        call_wsgi(
+            LtiaasMiddleware(app, CONFIG, prefetch_idtoken=False), wsgi_environ(headers=bearer(fresh_ltik()))
+        )
     assert closed == [True]
     assert credential_var.get() is None
 
@@ -428,7 +434,7 @@ def test_close_twice_resets_once_and_app_close_raising_still_resets() -> None:
         return Body([b"x"])
 
     with launch_context(CONFIG, fresh_ltik()) as outer:
-        response: Any = LtiaasMiddleware(app, CONFIG)(
+        response: Any = LtiaasMiddleware(app, CONFIG, prefetch_idtoken=False)(
             wsgi_environ(headers=bearer(fresh_ltik())), lambda *a: None
         )
         assert credential_var.get() is not outer
@@ -443,7 +449,9 @@ def test_close_from_another_context_is_harmless() -> None:
     ltik = fresh_ltik()
     context = contextvars.copy_context()
     response: Any = context.run(
-        LtiaasMiddleware(wsgi_probe, CONFIG), wsgi_environ(headers=bearer(ltik)), lambda *a: None
+        LtiaasMiddleware(wsgi_probe, CONFIG, prefetch_idtoken=False),
+        wsgi_environ(headers=bearer(ltik)),
+        lambda *a: None,
     )
     assert context[credential_var] is not None
     response.close()  # a different context: nothing to undo here, and no error
