@@ -164,12 +164,12 @@ def read(call: Call[T], status: int, content: bytes, *, scheme: str) -> T:
 
 def page(call: Call[T], status: int, content: bytes, *, scheme: str) -> tuple[list[T], str | None]:
     """A listing page's items (parsed) and its ``next`` link, or None on the last page."""
-    body = _json(content)
     key = call.endpoint.items
     try:
-        if not isinstance(body, Mapping) or key is None or not isinstance(body.get(key, []), list):
+        body = _json(content)
+        if not isinstance(body, Mapping) or key is None or not isinstance(body.get(key), list):
             raise ValueError(f"no `{key}` list")
-        items = [call.endpoint.parse(item) for item in body.get(key, [])]
+        items = [call.endpoint.parse(item) for item in body[key]]
     except ValueError as error:
         raise upstream_error(
             status,
