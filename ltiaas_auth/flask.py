@@ -22,12 +22,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
-from flask import Blueprint, Flask, Response, current_app, g, request, send_file, url_for
+from flask import Blueprint, Flask, Response, current_app, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from jinja2 import TemplateNotFound
 from markupsafe import Markup
 
 from . import frontend
-from ._gate import DEFAULT_SOURCES, ERROR_KEY, LAUNCH_KEY, render
+from ._gate import DEFAULT_SOURCES, ERROR_KEY, LAUNCH_KEY
+from ._rejection import relaunch_page, render, wants_html
 from .config import LtiaasConfig
 from .credentials import Launch
 from .errors import LtiaasAuthError, MissingLtik
@@ -48,6 +50,8 @@ FLASK_SOURCES = (*DEFAULT_SOURCES, "form")
 #: Where the extension serves ``ltik.js`` (endpoint ``ltiaas.script``) unless ``LTIAAS_SCRIPT_URL`` says.
 SCRIPT_URL = "/_ltiaas/ltik.js"
 SCRIPT_ENDPOINT = "ltiaas.script"
+#: The app's own relaunch page for browser navigations, if it has this template.
+RELAUNCH_TEMPLATE = "ltiaas_auth/relaunch.html"
 
 _EXEMPT_MARK = "_ltiaas_exempt"
 #: The settings, read from ``app.config["LTIAAS_<NAME>"]`` or the environment; a keyword option of the
@@ -311,9 +315,22 @@ def _handle_error(error: LtiaasAuthError) -> ResponseReturnValue:
 
 
 def rejection_response(error: LtiaasAuthError) -> Response:
-    """``error`` rendered as the middleware renders its rejections (LTIAAS's shape, never a token)."""
-    status, headers, body = render(error)
+    """``error`` rendered as the middleware renders its rejections (never a token): LTIAAS's JSON
+    shape, or for a browser navigation the relaunch page, the app's template
+    ``ltiaas_auth/relaunch.html`` when it has one."""
+    html = wants_html(request.headers.get("Accept"), request.headers.get("Sec-Fetch-Mode"))
+    status, headers, body = render(error, html=html, page=_relaunch_template)
     return Response(body, status=status, headers=headers)
+
+
+def _relaunch_template(error: LtiaasAuthError, nonce: str) -> str:
+    """The app's ``ltiaas_auth/relaunch.html`` (given ``error``, its LTIAAS-shaped ``body`` and the
+    ``nonce`` of the page's CSP, for ``ltiaas_script(nonce)``), else the library's page."""
+    try:
+        template = current_app.jinja_env.get_template(RELAUNCH_TEMPLATE)
+    except TemplateNotFound:
+        return relaunch_page(error, nonce)
+    return render_template(template, error=error, body=error.to_body(), nonce=nonce)
 
 
 # --- decorators ------------------------------------------------------------------------------------------
@@ -414,4 +431,13 @@ def ltiaas_script(nonce: str | None = None) -> Markup:
 
 
 def _serve_script() -> Response:
-    return send_file(frontend.script_path(), mimetype="text/javascript", max_age=3600)
+    response = Response(_script(), mimetype="text/javascript")
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
+
+
+@functools.cache
+def _script() -> bytes:
+    """The file's bytes, read once: a few KB, served on every page of the tool."""
+    return frontend.script_path().read_bytes()

@@ -16,7 +16,8 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.websockets import WebSocketClose
 
-from ._gate import ERROR_KEY, render
+from ._gate import ERROR_KEY
+from ._rejection import render, wants_html
 from .asgi import WS_POLICY_VIOLATION, ASGIApp, LtiaasASGIMiddleware, Receive, Scope, Send
 from .config import LtiaasConfig
 from .errors import LtiaasAuthError, MissingLtik
@@ -103,13 +104,14 @@ def _gate(
 
 async def render_error(connection: HTTPConnection, error: Exception) -> Response | WebSocketClose:
     """An ``LtiaasAuthError`` raised by an endpoint or a dependency, answered as the middleware answers a
-    rejection: LTIAAS's shape, never a token; a websocket is closed with 1008 (before it is accepted,
-    servers answer the handshake with 403)."""
+    rejection (never a token): LTIAAS's JSON shape, or the relaunch page for a browser navigation; a
+    websocket is closed with 1008 (before it is accepted, servers answer the handshake with 403)."""
     if not isinstance(error, LtiaasAuthError):  # pragma: no cover - registered for LtiaasAuthError only
         raise error
     if connection.scope["type"] == "websocket":
         return WebSocketClose(code=WS_POLICY_VIOLATION, reason=error.code)
-    status, headers, body = render(error)
+    html = wants_html(connection.headers.get("accept"), connection.headers.get("sec-fetch-mode"))
+    status, headers, body = render(error, html=html)
     return Response(body, status_code=status, headers=dict(headers))
 
 

@@ -501,3 +501,16 @@ def test_depends_on_get_launch_in_a_user_dependency(fake: FakeLtiaas) -> None:
     install(app, fake.config())
     with websocket_client(app) as client:
         assert client.get("/id", headers=bearer(fake.launch(user_id="nested"))).json() == "nested"
+
+
+async def test_a_navigation_gets_the_html_page(fake: FakeLtiaas) -> None:
+    ltik = fake.launch()
+    navigation = {"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}
+    async with serving(make_app(fake)) as client:
+        failed = await client.get("/upstream", headers={**navigation, "X-Ltik": ltik})
+        role = await client.get("/grade", headers={**navigation, "X-Ltik": ltik})
+    for answer, status in ((failed, 502), (role, 403)):
+        assert answer.status_code == status
+        assert answer.headers["content-type"] == "text/html; charset=utf-8"
+        assert "script-src 'nonce-" in answer.headers["content-security-policy"]
+        assert ltik not in answer.text
