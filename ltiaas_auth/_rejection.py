@@ -117,7 +117,8 @@ def relaunch_page(error: LtiaasAuthError, nonce: str) -> str:
         )
     return (
         "<!doctype html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
+        # data-ltiaas-error tells ltik.js this is the rejection page (it asks again for MISSING_LTIK).
+        f'<html lang="en" data-ltiaas-error="{code}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta name="robots" content="noindex"><title>{html.escape(title)}</title>'
         f'<style nonce="{nonce}">body{{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:3em auto;'
