@@ -1,14 +1,25 @@
-"""Keeping ltiks, API keys and service keys out of logs.
+"""Keeping ltiks, API keys and service keys out of logs and out of every tool that ships them elsewhere.
 
 An ltik arrives in the launch URL (``?ltik=``), so every access log line of a launch holds a credential that
-is good for 24 hours; ``Authorization`` values and keys also end up in debug logs and tracebacks.
-``RedactingFilter`` masks them in log records; ``redact_url`` masks the ltik of one URL.
+is good for 24 hours; ``Authorization`` values and keys also end up in debug logs, tracebacks, error reports
+and traces. :class:`Redactor` is the one scanner: ``RedactingFilter`` (logging), ``redact_url`` and the hooks
+for Sentry, structlog and OpenTelemetry all mask through it, so each rule is written once.
 
-What is masked: the value after ``ltik=``; anything shaped like a compact JWS (how an ltik looks); the value
-after the schemes ``LTIK-AUTH-V2``/``LTIK-AUTH-V1``, ``SERVICE-AUTH-V1`` and ``Bearer``; and each secret the
-filter is given (an API key, service keys), also percent-encoded. Every rule is matched at every position of
-the original text and the union of what they find is replaced, each stretch by ``***`` (which holds no token
-character): so no rule's match can hide another's, and nothing of a secret survives.
+What is masked, each stretch replaced by ``***`` (which holds no token character):
+
+- the value after ``ltik=`` (also with the name percent-encoded, ``%6Ctik=``, or as ``ltik%3D``), after
+  ``ltik:`` / ``"ltik": "`` (``X-Ltik:`` headers, JSON, dict reprs), and after ``serviceKey`` in the same
+  forms;
+- anything shaped like a compact JWS (how an ltik looks), wherever it stands;
+- the credentials after the schemes ``LTIK-AUTH-V2``/``LTIK-AUTH-V1``, ``SERVICE-AUTH-V1`` and ``Bearer``;
+- each secret the redactor is given (an API key, service keys), also percent-encoded: one of 16 characters
+  or more wherever it occurs, a shorter one only where it stands as a word of its own (not glued to a letter
+  or digit), so a short test key such as ``test`` leaves ``pytest`` alone.
+
+Every rule finds all its matches and the union of what the rules find is masked, so no rule's match can hide
+another's. Each rule scans the text once, never going back over what it has masked, so a redaction costs
+time linear in the text; and at most :data:`MAX_SCAN` characters are scanned: of a longer text only its
+head and tail are kept, with a note of what was left out.
 """
 
 from __future__ import annotations
@@ -17,37 +28,262 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
 if TYPE_CHECKING:
     from .config import LtiaasConfig
 
-__all__ = ["MASK", "RedactingFilter", "redact_url"]
+__all__ = [
+    "MASK",
+    "MAX_SCAN",
+    "SENSITIVE_NAMES",
+    "RedactingFilter",
+    "Redactor",
+    "is_sensitive_name",
+    "redact_url",
+]
 
 MASK = "***"
 
-# Each rule is a lookahead, so it matches at every position (overlaps included); group 1 is what to mask.
-# After ltik=: a token, possibly percent-encoded; "%s" and "%(name)s" are not, so the placeholders of a log
-# format string are left alone.
-_LTIK_PARAM = re.compile(r"(?i)(?=ltik=((?:[A-Za-z0-9\-._~+/=]|%[0-9A-Fa-f]{2})+))")
-_SCHEME = re.compile(r"(?i)(?=(?:LTIK-AUTH-V[12]|SERVICE-AUTH-V1|Bearer)\s+([A-Za-z0-9\-._~+/=:]+))")
-# A compact JWS: base64url JSON header and payload (so "ey"/"ew"/"e3"...), then a signature.
-_JWS = re.compile(r"(?=(e[wy][A-Za-z0-9_-]{10,}\.e[wy3][A-Za-z0-9_-]*\.[A-Za-z0-9_-]*))")
-_RULES = (_LTIK_PARAM, _SCHEME, _JWS)
+#: The most characters one text may have to be scanned whole. A longer one keeps its first and last
+#: ``MAX_SCAN // 2`` characters (less the words cut in two) around a note of how many were left out.
+MAX_SCAN = 65_536
 
-_LTIK_QUERY = re.compile(r"(?i)((?:^|[?&;])ltik=)[^&#;\s]+")
+#: Field names whose value is a credential, compared by :func:`is_sensitive_name`: dict keys of events,
+#: ``extra={}`` fields, captured headers (``X-Ltik``, WSGI's ``HTTP_X_LTIK``) and form fields.
+SENSITIVE_NAMES = frozenset({"ltik", "x_ltik", "servicekey", "service_key", "authorization", "api_key"})
+
+# --- the rules. Each finds a prefix; the value after it is the run of one character class. The prefixes
+# are matched on a lower-cased copy of the text (a regex without IGNORECASE and with a plain first character
+# skips through text several times faster); values and shapes on the text itself.
+
+# A token value (after ltik= or serviceKey=): token68 characters or percent escapes. "%s" and "%(name)s"
+# are not escapes, so the placeholders of a log format string are left alone.
+_VALUE = re.compile(r"(?:[A-Za-z0-9\-._~+/=]|%[0-9A-Fa-f]{2})+")
+# A scheme's credentials: token68 and ":" (LTIK-AUTH-V2 <key>:<ltik>; LTIK-AUTH-V1 Token=<ltik> up to ",").
+_CREDENTIALS = re.compile(r"[A-Za-z0-9\-._~+/=:]+")
+
+# After a name: "=" (or %3D), or ":" between optional quotes (JSON, dict reprs, headers, escaped JSON).
+_SEPARATOR = r"(?:=|%3d|(?:\\?[\"'])?[ \t]{0,8}:[ \t]{0,8}(?:\\?[\"'])?)"
+# "ltik" with any of its letters percent-encoded (%6Ctik, as query parsers decode it), and "serviceKey" /
+# "service_key" (an idtoken's services.serviceKey), each starting a word: not glued to a letter or digit
+# before it ("xltik=" is another name), unless that ends a percent escape. The check is written after the
+# first character, so that each pattern starts with a plain character, which the engine skips to quickly.
+_LTIK_NAME = re.compile(
+    r"(?:l(?:(?<![a-z0-9]l)|(?<=%[0-9a-f]{2}l))|%(?:(?<![a-z0-9]%)|(?<=%[0-9a-f]{2}%))[46]c)"
+    r"(?:t|%[57]4)(?:i|%[46]9)(?:k|%[46]b)" + _SEPARATOR
+)
+_OTHER_NAME = re.compile(
+    r"s(?:(?<![a-z0-9]s)|(?<=%[0-9a-f]{2}s))ervice[_-]?key" + _SEPARATOR + r"|token=\\?\""
+)
+_NAME_LONGEST = 40  # characters a name prefix can span: how far back of a masked end to look again
+_SCHEME = re.compile(r"(?:ltik-auth-v[12]|service-auth-v1|bearer)(?:\s|%20)+")
+_SCHEME_LONGEST = len("service-auth-v1")
+
+# (prefix, value, longest prefix). No two matches of one prefix overlap.
+_RULES = (
+    (_LTIK_NAME, _VALUE, _NAME_LONGEST),
+    (_OTHER_NAME, _VALUE, _NAME_LONGEST),
+    (_SCHEME, _CREDENTIALS, _SCHEME_LONGEST),
+)
+
+# A compact JWS: a base64url JSON header ("ey"/"ew" and at least 10 more characters), "." and a JSON
+# payload ("ey", "ew" or "e3"), "." and a signature (possibly empty). Found from its first dot, which needs
+# 12 base64url characters before it: the header run is then read backwards, the rest forwards.
+_JWS_DOT = re.compile(r"\.(?<=[A-Za-z0-9_-]{12}\.)e[wy3]")
+_B64_RUN = re.compile(r"[A-Za-z0-9_-]*")
+_JWS_REST = re.compile(r"[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+_JWS_HEADER = re.compile(r"e[wy]")
+
+# Cutting an over-long text: the head loses its last partial word; the tail is scanned from _LOOK_BACK
+# characters before it (so a name or scheme just before the cut still masks its value) and loses a partial
+# word at its start. Either way, no fragment of a token cut in two is kept.
+_TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=%:"  # noqa: S105
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9\-._~+/=%:]*")
+_LOOK_BACK = 256
+
+# A secret of this length or more is masked wherever it occurs; a shorter one only as a word of its own.
+_LONG_SECRET = 16
+
+# ltik in a URL's query (or fragment), the name possibly percent-encoded; the value is everything up to the
+# next field, as a query parser reads it.
+_LTIK_QUERY = re.compile(r"(?i)((?:^|[?&;#])(?:l|%[46]c)(?:t|%[57]4)(?:i|%[46]9)(?:k|%[46]b)=)[^&#;\s]+")
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+_DEPTH = 32  # nesting levels redact_data walks; anything deeper becomes its masked repr
+
+
+def _word(secret: str) -> str:
+    """A pattern for ``secret`` standing as a word: no letter or digit on either side (a percent escape
+    before it ends a word). The check before is written after the first character, so the pattern still
+    starts with a plain character, which the regex engine skips to quickly."""
+    first, rest = re.escape(secret[0]), re.escape(secret[1:])
+    return rf"{first}(?:(?<![A-Za-z0-9]{first})|(?<=%[0-9A-Fa-f]{{2}}{first})){rest}(?![A-Za-z0-9])"
+
+
+def is_sensitive_name(name: object) -> bool:
+    """Whether a field called ``name`` holds a credential (case, ``-``/``_`` and WSGI's ``HTTP_`` aside)."""
+    if not isinstance(name, str) or len(name) > 64:
+        return False
+    key = name.lower().replace("-", "_")
+    return key in SENSITIVE_NAMES or (key.startswith("http_") and key[5:] in SENSITIVE_NAMES)
+
+
+class Redactor:
+    """The scanner: masks every credential it finds, in text (:meth:`redact`) or data (:meth:`redact_data`).
+
+    Give it the secrets it cannot recognise by shape: ``Redactor(config)`` (its API key) and/or
+    ``Redactor(secrets=[...])``; ``Redactor.from_env()`` adds ``$LTIAAS_API_KEY``.
+    """
+
+    def __init__(self, config: LtiaasConfig | None = None, *, secrets: Iterable[str] = ()) -> None:
+        values = {*secrets, *((config.api_key,) if config is not None else ())}
+        forms = {form for value in values if value for form in (value, quote(value, safe=""))}
+        ordered = sorted(forms, key=len, reverse=True)  # the longest first: no shorter one leaves a tail
+        alternatives = [re.escape(form) if len(form) >= _LONG_SECRET else _word(form) for form in ordered]
+        self._secrets = re.compile("|".join(alternatives)) if alternatives else None
+
+    @classmethod
+    def from_env(cls, *, secrets: Iterable[str] = ()) -> Self:
+        """An instance that also masks ``$LTIAAS_API_KEY`` when set: for ``dictConfig`` files (``"()"``)."""
+        key = os.environ.get("LTIAAS_API_KEY", "").strip()
+        return cls(secrets=[*secrets, key] if key else secrets)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every credential masked (past :data:`MAX_SCAN` characters, its middle left out)."""
+        if len(text) <= MAX_SCAN:
+            return self._redact(text)
+        half = MAX_SCAN // 2
+        head = text[:half].rstrip(_TOKEN_CHARS)
+        window = text[-half - _LOOK_BACK :]
+        keep = _LOOK_BACK
+        if window[keep - 1] in _TOKEN_CHARS:  # the cut falls inside a word: leave the rest of it out
+            keep = _TOKEN_RUN.match(window, keep).end()  # type: ignore[union-attr]  # it matches ""
+        left_out = len(text) - len(head) - (len(window) - keep)
+        return f"{self._redact(head)}[... {left_out} characters not shown ...]{self._redact(window, keep)}"
+
+    def redact_data(self, value: Any, _depth: int = 0) -> Any:
+        """A copy of ``value`` (JSON-like data: dicts, lists, tuples, strings) with every credential masked.
+
+        A value under a sensitive name (:func:`is_sensitive_name`) is masked whole; strings, and dict keys,
+        are redacted; numbers, booleans and None are kept; any other object whose ``str`` or ``repr`` shows
+        a credential becomes its masked ``repr``.
+        """
+        if isinstance(value, str):
+            return self.redact(value)
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if _depth >= _DEPTH:
+            return self.redact(_shown(value))
+        if isinstance(value, Mapping):
+            return {
+                self.redact(key) if isinstance(key, str) else key: (
+                    MASK if is_sensitive_name(key) and item else self.redact_data(item, _depth + 1)
+                )
+                for key, item in value.items()
+            }
+        if isinstance(value, list | tuple):
+            items = [self.redact_data(item, _depth + 1) for item in value]
+            return items if isinstance(value, list) else tuple(items)
+        shown = _shown(value)
+        clean = self.redact(shown)
+        return value if clean == shown and self.redact(_text(value)) == _text(value) else clean
+
+    def _redact(self, text: str, keep: int = 0) -> str:
+        """``text[keep:]`` masked, with ``text[:keep]`` read too (a name there masks a value after it)."""
+        spans = _spans(text)
+        if self._secrets is not None:
+            spans += [match.span() for match in self._secrets.finditer(text)]
+        spans = [(max(start, keep), end) for start, end in spans if end > keep]
+        if not spans:
+            return text[keep:] if keep else text
+        spans.sort()
+        pieces: list[str] = []
+        written = keep  # the text before this index is written out (or left out)
+        start, end = spans[0]
+        for next_start, next_end in spans[1:]:
+            if next_start > end:  # a gap between two masked stretches: keep it
+                pieces += [text[written:start], MASK]
+                written, start = end, next_start
+            end = max(end, next_end)
+        pieces += [text[written:start], MASK, text[end:]]
+        return "".join(pieces)
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    """Where the shape rules (named values, schemes, JWS) find a credential: (start, end) pairs."""
+    spans: list[tuple[int, int]] = []
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few non-ASCII letters lower-case to two characters
+        lowered = text.translate(_ASCII_LOWER)
+    for prefix, value, longest in _RULES:
+        masked_to = 0  # the end of the last value found: no value before it is read again
+        skip_to = 0  # prefixes starting before this lie inside a masked value and cannot reach past it
+        for found in prefix.finditer(lowered):
+            start = found.end()
+            if found.start() < skip_to or start < masked_to:
+                continue
+            run = value.match(text, start)
+            if run is not None:
+                masked_to = run.end()
+                spans.append((start, masked_to))
+                # A prefix may begin inside the value just masked and end after it: look that far back.
+                skip_to = masked_to - longest
+    if "." in text:
+        reversed_text: str | None = None
+        for dot in _JWS_DOT.finditer(text):
+            if reversed_text is None:
+                reversed_text = text[::-1]
+            at = dot.start()
+            run_start = at - _B64_RUN.match(reversed_text, len(text) - at).end()  # type: ignore[union-attr]
+            header = _JWS_HEADER.search(text, run_start, at - 10)
+            rest = _JWS_REST.match(text, at + 3)
+            if header is not None and rest is not None:
+                spans.append((header.start(), rest.end()))
+    return spans
+
+
+def _shown(value: object) -> str:
+    try:
+        return repr(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
+
+
+def _text(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
+
+
+_DEFAULT = Redactor()
+
+
+def redact_url(url: str, redactor: Redactor | None = None) -> str:
+    """``url`` with the value of its ``ltik`` query parameter masked and the rest kept, for access logs.
+
+    The name also counts percent-encoded (``%6Ctik``), as query parsers decode it; then every other rule
+    of ``redactor`` (by default, the shape rules) runs over the result, so a token elsewhere in the URL (a
+    path segment, a nested URL) is masked too.
+    """
+    masked = _LTIK_QUERY.sub(lambda match: match.group(1) + MASK, url) if len(url) <= MAX_SCAN else url
+    return (redactor or _DEFAULT).redact(masked)
+
 
 _Args = tuple[object, ...] | Mapping[str, object] | None
 
+# What every LogRecord has: anything else on a record came from extra={} (or a filter) and is redacted.
+_RECORD_FIELDS = frozenset(
+    (*logging.LogRecord("", 0, "", 0, "", (), None).__dict__, "message", "asctime", "taskName")
+)
 
-def redact_url(url: str) -> str:
-    """``url`` with the value of its ``ltik`` query parameter masked and the rest kept, for access logs."""
-    return _LTIK_QUERY.sub(lambda match: match.group(1) + MASK, url)
 
-
-class RedactingFilter(logging.Filter):
-    """A ``logging.Filter`` that masks credentials in a record's message, arguments and traceback.
+class RedactingFilter(Redactor, logging.Filter):
+    """A ``logging.Filter`` that masks credentials in a record's message, arguments, ``extra={}`` fields
+    and traceback.
 
     Give it the secrets it cannot recognise by shape: ``RedactingFilter(config)`` (its API key) and/or
     ``RedactingFilter(secrets=[...])``. Attach it to *handlers* (a logger's filters do not see records
@@ -57,31 +293,8 @@ class RedactingFilter(logging.Filter):
     """
 
     def __init__(self, config: LtiaasConfig | None = None, *, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
-        values = {*secrets, *((config.api_key,) if config is not None else ())}
-        forms = sorted({form for value in values if value for form in (value, quote(value, safe=""))})
-        forms.sort(key=len, reverse=True)  # the longest first, so no shorter secret leaves a tail of it
-        secrets_rule = (re.compile(f"(?=({'|'.join(map(re.escape, forms))}))"),) if forms else ()
-        self._rules = (*_RULES, *secrets_rule)
-
-    @classmethod
-    def from_env(cls, *, secrets: Iterable[str] = ()) -> RedactingFilter:
-        """A filter that also masks ``$LTIAAS_API_KEY`` when set: for ``dictConfig`` files (``"()"``)."""
-        key = os.environ.get("LTIAAS_API_KEY", "").strip()
-        return cls(secrets=[*secrets, key] if key else secrets)
-
-    def redact(self, text: str) -> str:
-        """``text`` with every credential masked."""
-        spans = sorted(match.span(1) for rule in self._rules for match in rule.finditer(text))
-        if not spans:
-            return text
-        pieces, masked_until = [text[: spans[0][0]]], spans[0][1]
-        for start, end in spans[1:]:
-            if start > masked_until:  # a gap between two masked stretches: keep it
-                pieces += [MASK, text[masked_until:start]]
-            masked_until = max(masked_until, end)
-        pieces += [MASK, text[masked_until:]]
-        return "".join(pieces)
+        logging.Filter.__init__(self)
+        Redactor.__init__(self, config, secrets=secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = _message(record)
@@ -94,6 +307,9 @@ class RedactingFilter(logging.Filter):
             masked = _message(record)
             if message is not None and (masked is None or self.redact(masked) != masked):
                 record.msg, record.args = self.redact(message), ()
+        for name, value in record.__dict__.items():
+            if name not in _RECORD_FIELDS and value is not None:
+                record.__dict__[name] = MASK if is_sensitive_name(name) and value else self._clean(value)
         if record.exc_info:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
             record.exc_info = None
@@ -108,6 +324,8 @@ class RedactingFilter(logging.Filter):
             return self.redact(value)
         if value is None or isinstance(value, int | float):
             return value  # keeps %d and friends working
+        if isinstance(value, Mapping | list | tuple):
+            return self.redact_data(value)  # a JSON formatter renders it as data: keep it data
         try:
             text, shown = str(value), repr(value)
         except Exception:
