@@ -1,31 +1,25 @@
 /* ltik.js (ltiaas_auth): carries the LTIAAS ltik from page to page of a tool, in this tab only.
- *
- * On load: the ltik leaves the address bar (history.replaceState) and is kept in sessionStorage.
- * Then the tool's own (same-origin) fetch and XMLHttpRequest calls carry "Authorization: Bearer <ltik>",
- * its links and form submissions carry it in the query string of the URL they go to (the next page
- * takes it out again at once), and nothing cross-origin ever carries it. On the server's 401 page for a
- * navigation without an ltik (a reload, a back navigation), the tab's ltik, while still valid, is sent
- * again once. Never localStorage, never a cookie. No dependencies; include it before the tool's scripts.
+ * It leaves the address bar at once and stays in sessionStorage (never localStorage, never a cookie);
+ * same-origin fetch/XMLHttpRequest carry it as "Authorization: Bearer", same-origin links and forms in
+ * the URL they go to; nothing cross-origin. On the rejection page of a navigation without it (reload,
+ * back), a still-valid one asks again, once. Include it before the tool's scripts; see docs/frontend.md.
  */
 (function (window) {
   "use strict";
   if (window.ltiaas) { return; } // included twice: the first copy does the work
 
-  var document = window.document;
-  var location = window.location;
-  var KEY = "ltiaas.ltik"; // sessionStorage: this tab and this origin only
-  var RETRIED = "ltiaas.retried"; // the URLs re-requested with the tab's ltik since the last page served
-  var MAX_AGE = 86400; // seconds: LTIAAS's ltik lifetime, for a token with "iat" but no "exp"
+  var document = window.document, location = window.location;
+  var KEY = "ltiaas.ltik";
+  var RETRIED = "ltiaas.retried"; // URLs asked for again since the last page served (the loop guard)
+  var MAX_AGE = 86400; // LTIAAS's ltik lifetime in seconds, for a token with "iat" and no "exp"
   var JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-  // --- pure parts: URLs and tokens
+  // --- pure parts
 
   // Python's unquote_plus, as the server decodes: a malformed escape stays as it is.
-  function unquotePlus(text) {
+  function unquote(text) {
     text = text.replace(/\+/g, " ");
-    try {
-      return decodeURIComponent(text);
-    } catch (malformed) {
+    try { return decodeURIComponent(text); } catch (malformed) {
       return text.replace(/%([0-9A-Fa-f]{2})/g, function (escape, hex) {
         var code = parseInt(hex, 16);
         return code < 128 ? String.fromCharCode(code) : "\uFFFD";
@@ -33,61 +27,44 @@
     }
   }
 
-  // A field name the server reads as "ltik": the name itself, or one that decodes to it ("%6Ctik").
-  function isLtikName(name) {
-    return name === "ltik" || (name.indexOf("%") >= 0 && unquotePlus(name) === "ltik");
-  }
-
-  // Splits an absolute URL into the URL without any ltik field (other fields and the fragment kept as
-  // they are) and the non-empty ltik values of its query, read as the server reads them: only "&"
-  // separates fields, and the fragment is never part of the query.
+  // {href, ltiks}: href without its ltik fields (the rest kept byte for byte) and their non-empty values,
+  // read as the server reads a query: split on "&" only, names decoded ("%6Ctik"), no fragment.
   function strip(href) {
     href = String(href);
-    var hashAt = href.indexOf("#");
-    var hash = hashAt < 0 ? "" : href.slice(hashAt);
-    var rest = hashAt < 0 ? href : href.slice(0, hashAt);
-    var queryAt = rest.indexOf("?");
-    if (queryAt < 0) { return { href: href, ltiks: [] }; }
-    var fields = rest.slice(queryAt + 1).split("&");
+    var hashAt = href.indexOf("#"), hash = hashAt < 0 ? "" : href.slice(hashAt);
+    var rest = hashAt < 0 ? href : href.slice(0, hashAt), queryAt = rest.indexOf("?");
     var kept = [], ltiks = [], found = false;
-    for (var i = 0; i < fields.length; i++) {
-      var equals = fields[i].indexOf("=");
-      var name = equals < 0 ? fields[i] : fields[i].slice(0, equals);
-      if (!isLtikName(name)) {
-        if (fields[i]) { kept.push(fields[i]); }
-        continue;
+    if (queryAt < 0) { return { href: href, ltiks: ltiks }; }
+    rest.slice(queryAt + 1).split("&").forEach(function (field) {
+      var equals = field.indexOf("="), name = equals < 0 ? field : field.slice(0, equals);
+      if (name !== "ltik" && (name.indexOf("%") < 0 || unquote(name) !== "ltik")) {
+        if (field) { kept.push(field); }
+        return;
       }
       found = true;
-      var value = equals < 0 ? "" : unquotePlus(fields[i].slice(equals + 1));
+      var value = equals < 0 ? "" : unquote(field.slice(equals + 1));
       if (value) { ltiks.push(value); }
-    }
-    if (!found) { return { href: href, ltiks: [] }; }
+    });
+    if (!found) { return { href: href, ltiks: ltiks }; }
     return { href: rest.slice(0, queryAt) + (kept.length ? "?" + kept.join("&") : "") + hash, ltiks: ltiks };
   }
 
-  // The one ltik of a URL: null when there is none, when two differ (the server refuses those) or
-  // when it is not a compact JWS.
-  function single(ltiks) {
-    var one = null;
-    for (var i = 0; i < ltiks.length; i++) {
-      if (one !== null && ltiks[i] !== one) { return null; }
-      one = ltiks[i];
-    }
-    return one !== null && one.length <= 8192 && JWS.test(one) ? one : null;
+  // The one ltik among values: null when none, when two differ (the server refuses those), or not a JWS.
+  function single(values) {
+    var one = values[0] || null;
+    for (var i = 1; i < values.length; i++) { if (values[i] !== one) { return null; } }
+    return one && one.length <= 8192 && JWS.test(one) ? one : null;
   }
 
-  // href (absolute) with the ltik as the last field of its query, before the fragment.
+  // An absolute href with the ltik as the last field of its query, before the fragment.
   function withLtik(href, ltik) {
-    var url = strip(href).href;
-    var hashAt = url.indexOf("#");
-    var hash = hashAt < 0 ? "" : url.slice(hashAt);
+    var url = strip(href).href, hashAt = url.indexOf("#"), hash = hashAt < 0 ? "" : url.slice(hashAt);
     url = hashAt < 0 ? url : url.slice(0, hashAt);
     var joiner = url.indexOf("?") < 0 ? "?" : /[?&]$/.test(url) ? "" : "&";
     return url + joiner + "ltik=" + encodeURIComponent(ltik) + hash;
   }
 
-  // The ltik's expiry in milliseconds, from its unverified claims ("exp", else "iat" + 24 h); null
-  // when unknown. The server (LTIAAS) stays the authority: this only spares a request bound to fail.
+  // Milliseconds from the unverified claims ("exp", else "iat" + 24 h), or null: a hint, LTIAAS decides.
   function expiry(ltik) {
     try {
       var part = ltik.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
@@ -96,7 +73,7 @@
         Uint8Array.from(bytes, function (c) { return c.charCodeAt(0); })));
       if (typeof claims.exp === "number" && isFinite(claims.exp)) { return claims.exp * 1000; }
       if (typeof claims.iat === "number" && isFinite(claims.iat)) { return (claims.iat + MAX_AGE) * 1000; }
-    } catch (unreadable) { /* no hint: only the server can tell */ }
+    } catch (unreadable) { /* no hint */ }
     return null;
   }
 
@@ -108,75 +85,55 @@
   function sameOrigin(href) {
     try {
       var url = new URL(String(href), document.baseURI);
-      return url.origin === location.origin && (url.protocol === "https:" || url.protocol === "http:");
-    } catch (invalid) {
-      return false;
-    }
+      return url.origin === location.origin && /^https?:$/.test(url.protocol);
+    } catch (invalid) { return false; }
   }
 
-  // --- the tab's ltik: sessionStorage, or this page's memory where storage is blocked
-
-  function store() {
-    try { return window.sessionStorage; } catch (blocked) { return null; }
-  }
+  // --- the tab's ltik: sessionStorage (where blocked, only this page's memory)
 
   function read(key) {
-    try { var s = store(); return s ? s.getItem(key) : null; } catch (blocked) { return null; }
+    try { return window.sessionStorage.getItem(key); } catch (blocked) { return null; }
   }
 
   function write(key, value) {
     try {
-      var s = store();
-      if (s && value === null) { s.removeItem(key); } else if (s) { s.setItem(key, value); }
-    } catch (blocked) { /* this page's memory still has it */ }
+      if (value === null) { window.sessionStorage.removeItem(key); } else { window.sessionStorage.setItem(key, value); }
+    } catch (blocked) { /* this page keeps it in memory */ }
   }
 
-  var pageLtik = null; // the ltik of this page's own requests (a page keeps the launch it was opened with)
+  var pageLtik = null; // this page's own launch: what it was opened with, else the tab's when it loaded
 
-  function current() {
-    return pageLtik || single([read(KEY) || ""]);
-  }
+  function current() { return pageLtik || single([read(KEY)]); }
 
-  // --- on load: out of the address bar, into the tab
+  // --- on load
 
-  var found = strip(location.href);
+  var found = strip(location.href), here = found.href, fromUrl = single(found.ltiks);
   if (found.ltiks.length) {
-    try { window.history.replaceState(window.history.state, "", found.href); } catch (refused) { /* opaque */ }
+    try { window.history.replaceState(window.history.state, "", here); } catch (refused) { /* opaque */ }
   }
-  var here = found.href;
   var navigation = window.performance && performance.getEntriesByType
     ? performance.getEntriesByType("navigation")[0] : null;
-  // The server's rejection page says so on its <html> element; else the navigation's own status tells.
+  var status = navigation ? navigation.responseStatus : undefined;
+  // The rejection page marks its <html>; elsewhere the navigation's own status (where exposed) tells.
   var code = document.documentElement.getAttribute("data-ltiaas-error");
-  var refused = code ? true : !!navigation && (navigation.responseStatus === 401 || navigation.responseStatus === 400);
-  var fromUrl = single(found.ltiks);
   var retried = [];
-  try { retried = JSON.parse(read(RETRIED) || "[]"); } catch (garbled) { retried = []; }
+  try { retried = JSON.parse(read(RETRIED) || "[]"); } catch (garbled) { /* none */ }
 
-  if (!refused) {
+  if (!code && status !== 401 && status !== 400) {
     write(RETRIED, null); // a page was served: the loop guard starts afresh
-    if (fromUrl) {
-      pageLtik = fromUrl;
-      write(KEY, fromUrl);
-    } else {
-      pageLtik = current();
-    }
+    if (fromUrl) { write(KEY, fromUrl); }
+    pageLtik = current();
   } else if (found.ltiks.length) {
-    // The server refused the ltik this URL carried (expired, refused by LTIAAS, ambiguous): forget it.
-    if (fromUrl && read(KEY) === fromUrl) { write(KEY, null); }
-  } else {
-    // A navigation without an ltik (a reload, back, a redirect): send it again once with this tab's ltik
-    // while that is still valid; else this page (open the activity again from the course) stays.
-    var ltik = current();
-    var missing = code ? code === "MISSING_LTIK" : navigation && navigation.responseStatus === 401;
-    if (missing && valid(ltik) && retried.indexOf(here) < 0) {
-      retried.push(here);
-      write(RETRIED, JSON.stringify(retried.slice(-20)));
-      location.replace(withLtik(here, ltik));
-    }
+    if (fromUrl && read(KEY) === fromUrl) { write(KEY, null); } // refused with this very ltik: forget it
+  } else if ((code ? code === "MISSING_LTIK" : status === 401) && valid(current()) && retried.indexOf(here) < 0) {
+    // A navigation without the ltik (reload, back, a redirect): ask again once with the tab's; an expired
+    // one leaves this page (open the activity again from the course) as it is.
+    retried.push(here);
+    write(RETRIED, JSON.stringify(retried.slice(-20)));
+    location.replace(withLtik(here, current()));
   }
 
-  // --- same-origin requests: fetch and XMLHttpRequest
+  // --- same-origin fetch and XMLHttpRequest: Authorization, unless the caller set one
 
   var nativeFetch = window.fetch;
   if (nativeFetch) {
@@ -185,14 +142,14 @@
       try {
         var request = window.Request && input instanceof window.Request ? input : null;
         if (ltik && sameOrigin(request ? request.url : input)) {
-          var own = init && init.headers !== undefined ? init.headers : request ? request.headers : undefined;
-          var headers = new Headers(own);
-          if (!headers.has("Authorization")) { // the caller's own Authorization wins
+          var given = init && init.headers !== undefined ? init.headers : request ? request.headers : undefined;
+          var headers = new Headers(given);
+          if (!headers.has("Authorization")) {
             headers.set("Authorization", "Bearer " + ltik);
             init = Object.assign({}, init, { headers: headers });
           }
         }
-      } catch (unusable) { /* fetch itself reports a bad input */ }
+      } catch (unusable) { /* fetch reports a bad input itself */ }
       return nativeFetch.call(window, input, init);
     };
   }
@@ -200,7 +157,7 @@
   var XHR = window.XMLHttpRequest && window.XMLHttpRequest.prototype;
   if (XHR) {
     var open = XHR.open, setRequestHeader = XHR.setRequestHeader, send = XHR.send;
-    var pending = new WeakMap(); // request -> {same: bool, authorized: bool}
+    var pending = new WeakMap(); // request -> {same, authorized}
     XHR.open = function (method, url) {
       pending.set(this, { same: sameOrigin(url), authorized: false });
       return open.apply(this, arguments);
@@ -219,10 +176,9 @@
     };
   }
 
-  // --- same-origin navigations: links and forms carry it in the URL they go to
+  // --- same-origin links and forms: the ltik in the URL they go to
 
-  // Sets attribute name of element to value until the navigation has read it, then puts it back, so
-  // the page's markup never holds the ltik.
+  // Gives element's attribute the value until the navigation has read it, so the markup never keeps it.
   function lend(element, name, value) {
     var had = element.hasAttribute(name), before = element.getAttribute(name);
     element.setAttribute(name, value);
@@ -232,33 +188,25 @@
   }
 
   function onLink(event) {
-    if (event.defaultPrevented || (event.type === "auxclick" && event.button !== 1)) { return; }
-    var path = event.composedPath ? event.composedPath() : [event.target], link = null;
+    var ltik = current(), path = event.composedPath ? event.composedPath() : [event.target], link = null;
+    if (event.defaultPrevented || !ltik || (event.type === "auxclick" && event.button !== 1)) { return; }
     for (var i = 0; i < path.length && !link; i++) {
-      var node = path[i];
-      if (node.localName === "a" || node.localName === "area") { link = node.hasAttribute("href") ? node : null; }
+      if (path[i].localName === "a" || path[i].localName === "area") { link = path[i]; }
     }
-    var ltik = current();
-    if (!link || !ltik || typeof link.href !== "string" || !sameOrigin(link.href)) { return; }
-    var target = strip(link.href);
-    if (target.ltiks.length) { return; } // the page put an ltik there itself
-    var hashAt = link.href.indexOf("#"), hereAt = location.href.indexOf("#");
-    if (hashAt >= 0 && link.href.slice(0, hashAt) === (hereAt < 0 ? location.href : location.href.slice(0, hereAt))) {
-      return; // a fragment of this very page: no request at all
-    }
+    if (!link || !link.hasAttribute("href") || typeof link.href !== "string" || !sameOrigin(link.href)) { return; }
+    var target = link.href.split("#"), page = location.href.split("#")[0];
+    if (strip(link.href).ltiks.length || (target.length > 1 && target[0] === page)) { return; } // its own; a fragment
     lend(link, "href", withLtik(link.href, ltik));
   }
 
   function onForm(form, submitter) {
     var ltik = current();
-    var own = function (name) { return submitter && submitter.hasAttribute && submitter.hasAttribute(name); };
+    var own = function (name) { return !!submitter && submitter.hasAttribute(name); };
     var method = (own("formmethod") ? submitter.formMethod : form.method || "get").toLowerCase();
     var action = own("formaction") ? submitter.formAction : form.action;
     if (!ltik || method === "dialog" || !sameOrigin(action)) { return; }
-    if (method === "get") { // the form's fields replace the action's query: the ltik goes in as a field
-      for (var i = 0; i < form.elements.length; i++) {
-        if (form.elements[i].name === "ltik") { return; }
-      }
+    if (method === "get") { // the fields replace the action's query: the ltik goes in as a field
+      for (var i = 0; i < form.elements.length; i++) { if (form.elements[i].name === "ltik") { return; } }
       var field = document.createElement("input");
       field.type = "hidden";
       field.name = "ltik";
@@ -283,35 +231,24 @@
     };
   }
 
-  // --- the API, for the tool's own code and for libraries that do not go through fetch or XHR
+  // --- the API, for the tool's code and libraries that call the server some other way
 
   window.ltiaas = Object.freeze({
     version: "1",
-    /** This tab's ltik, or null. */
-    get ltik() { return current(); },
-    /** When the ltik expires (a Date, from its claims), or null when unknown. */
-    get expiresAt() {
-      var ltik = current(), expires = ltik ? expiry(ltik) : null;
+    get ltik() { return current(); }, // this tab's ltik, or null
+    get expiresAt() { // a Date from the ltik's claims, or null when unknown
+      var expires = current() ? expiry(current()) : null;
       return expires === null ? null : new Date(expires);
     },
-    /** Whether the tab has an ltik that its claims do not say is expired. */
-    get valid() { return valid(current()); },
-    /** The headers for a same-origin request: {Authorization: "Bearer <ltik>"}, or {} without one. */
-    headers: function () {
-      var ltik = current();
-      return ltik ? { Authorization: "Bearer " + ltik } : {};
+    get valid() { return valid(current()); }, // an ltik its claims do not say has expired
+    headers: function () { // for a same-origin request only
+      return current() ? { Authorization: "Bearer " + current() } : {};
     },
-    /** url with the ltik in its query when it is same-origin (for window.open, EventSource, downloads). */
-    url: function (url) {
-      var href = new URL(String(url), document.baseURI).href, ltik = current();
-      return ltik && sameOrigin(href) && !strip(href).ltiks.length ? withLtik(href, ltik) : href;
+    url: function (url) { // url with the ltik when same-origin (window.open, EventSource, a download)
+      var href = new URL(String(url), document.baseURI).href;
+      return current() && sameOrigin(href) && !strip(href).ltiks.length ? withLtik(href, current()) : href;
     },
-    /** {href, ltiks}: an absolute URL without its ltik fields, and their values as the server reads them. */
     strip: strip,
-    /** Forget this tab's ltik (on sign-out). */
-    forget: function () {
-      pageLtik = null;
-      write(KEY, null);
-    }
+    forget: function () { pageLtik = null; write(KEY, null); } // on sign-out
   });
 })(window);

@@ -1,0 +1,1 @@
+"""A server-rendered, multi-page tool (Flask) carrying the ltik through links, forms and fetches."""
