@@ -57,6 +57,9 @@ TEMPLATES = [
     }
 ]
 
+# manage.py test: the system checks and the tests run against a FakeLtiaas (no LTIAAS_API_KEY needed).
+TEST_RUNNER = "ltiaas_auth.django.testing.FakeLtiaasRunner"
+
 # Django's test runner wants a database; the views use none.
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 STATIC_URL = "static/"

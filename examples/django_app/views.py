@@ -4,6 +4,7 @@ function and on a class-based view, a server-rendered page whose form carries th
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from functools import cache
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -13,8 +14,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ltiaas_auth import current_launch
+from ltiaas_auth import LtiaasConfig, current_launch
+from ltiaas_auth.api import LtiaasClient
 from ltiaas_auth.django import launch_required, ltik_exempt
+
+
+@cache
+def client(config: LtiaasConfig) -> LtiaasClient:
+    """One API client per config (thread-safe, pooled connections): the config is the ``LTIAAS``
+    setting's, the same one the middleware's launches carry."""
+    return LtiaasClient(config)
 
 
 @ltik_exempt
@@ -70,6 +79,35 @@ async def agrades(request: HttpRequest) -> JsonResponse:
 class TeachView(View):
     def get(self, request: HttpRequest) -> JsonResponse:
         return JsonResponse({"teaching": request.ltiaas.ltik.fingerprint})
+
+
+def roster(request: HttpRequest) -> JsonResponse:
+    """The course's roster, with the request's launch. An ``UpstreamError`` (LTIAAS failing) is answered
+    by the middleware in LTIAAS's shape, never as Django's 500."""
+    members = client(request.ltiaas.config).memberships()
+    return JsonResponse({"members": [member.name or member.user_id for member in members]})
+
+
+@launch_required(roles=["Instructor"])
+def grade(request: HttpRequest) -> JsonResponse:
+    """Grade passback: a line item, then a score for a learner."""
+    api = client(request.ltiaas.config)
+    item = api.create_line_item(label="Quiz 1", score_maximum=10)
+    api.submit_score(
+        item.id,
+        user_id=request.POST["user_id"],
+        score_given=float(request.POST["score"]),
+        score_maximum=10,
+        activity_progress="Completed",
+        grading_progress="FullyGraded",
+    )
+    return JsonResponse({"line_item": item.id})
+
+
+@ltik_exempt
+def feedback(request: HttpRequest) -> JsonResponse:
+    """Open to anyone (no ltik needed), so Django's CSRF check guards it unless an ltik proves the POST."""
+    return JsonResponse({"thanks": True, "launch": request.ltiaas is not None})
 
 
 def page(request: HttpRequest) -> HttpResponse:
