@@ -234,7 +234,7 @@ def make_starlette() -> Starlette:
 
     return Starlette(
         routes=[Route("/", home), Route("/sync", sync_home), Route("/stream", stream)],
-        middleware=[Middleware(LtiaasASGIMiddleware, config=CONFIG)],
+        middleware=[Middleware(LtiaasASGIMiddleware, config=CONFIG, prefetch_idtoken=False)],
     )
 
 
@@ -265,7 +265,7 @@ def make_fastapi() -> FastAPI:
         response.headers["x-launch"] = current_launch().ltik.fingerprint
         return response
 
-    app.add_middleware(LtiaasASGIMiddleware, config=CONFIG)
+    app.add_middleware(LtiaasASGIMiddleware, config=CONFIG, prefetch_idtoken=False)
     return app
 
 
