@@ -13,7 +13,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-__all__ = ["ScriptTag", "script_path", "script_tag"]
+__all__ = ["ScriptTag", "script_path", "script_source", "script_tag"]
 
 _SCRIPT = Path(__file__).parent / "static" / "ltiaas_auth" / "ltik.js"
 # A CSP nonce is a base64 or base64url value (CSP3 `base64-value`): nothing that could end the attribute.
@@ -49,15 +49,18 @@ def script_tag(nonce: str | None = None) -> ScriptTag:
     break out of the attribute.
     """
     if nonce is None:
-        return ScriptTag(f"<script>{_source()}</script>")
+        return ScriptTag(f"<script>{script_source()}</script>")
     if not isinstance(nonce, str) or len(nonce) > _MAX_NONCE or _NONCE.fullmatch(nonce) is None:
         raise ValueError("nonce must be a base64 or base64url value (A-Z a-z 0-9 + / - _, then = padding)")
-    return ScriptTag(f'<script nonce="{nonce}">{_source()}</script>')
+    return ScriptTag(f'<script nonce="{nonce}">{script_source()}</script>')
 
 
 @cache
-def _source() -> str:
-    """The script's text, read once; it must not end its own element when inlined."""
+def script_source() -> str:
+    """The script's text (read once), for a ``<script>`` element that also holds the page's own code.
+
+    It never contains ``</script`` or ``<!--``, so it can stand inside an element as it is.
+    """
     source = _SCRIPT.read_text(encoding="utf-8")
     if re.search(r"</script|<!--", source, re.IGNORECASE):
         raise RuntimeError(f"{_SCRIPT} cannot be inlined: it contains '</script' or '<!--'")

@@ -1,9 +1,10 @@
 """The demo tool's HTML: the launch page and the page shown when a launch is refused.
 
 One self-contained document each (inline CSS and JS, no external assets), allowed to run only by a
-per-response CSP nonce. The launch page never contains the ltik or the API key: its script reads the ltik
-from the address bar, removes it from there at once (``history.replaceState``) and keeps it in memory,
-sending it as ``Authorization: Bearer`` to the tool's own API.
+per-response CSP nonce. Both carry ``ltik.js`` (:mod:`ltiaas_auth.frontend`): it takes the ltik out of the
+address bar at once, keeps it in the tab's ``sessionStorage`` and adds it as ``Authorization: Bearer`` to
+the page's calls to the tool's own API; on the refusal page, a reload's, it asks again with the tab's
+ltik. The launch page never contains the ltik or the API key.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import html
 from string import Template
 
 from ..errors import LtiaasAuthError
+from ..frontend import script_source
 
 __all__ = ["content_security_policy", "error_page", "launch_page"]
 
@@ -29,18 +31,10 @@ _STYLE = """
   .error { color: #b42318; }
 """
 
-# No "$" in the script: it is a string.Template.
+# The page's own code, run after ltik.js in the same element.
 _SCRIPT = """
-"use strict";
 (function () {
-  var params = new URLSearchParams(window.location.search);
-  var ltik = params.get("ltik");
-  // The ltik leaves the address bar (and so the history, bookmarks and shared links) at once.
-  params.delete("ltik");
-  var rest = params.toString();
-  window.history.replaceState(null, "", window.location.pathname + (rest ? "?" + rest : "") +
-                              window.location.hash);
-
+  "use strict";
   var status = document.getElementById("roster-status");
   var roster = document.getElementById("roster");
   var finish = document.getElementById("finish");
@@ -51,12 +45,11 @@ _SCRIPT = """
     element.className = "error";
   }
 
-  // Every call to the tool's own API carries the ltik kept in this closure, never in the URL.
+  // A plain fetch: ltik.js adds the tab's ltik as Authorization: Bearer (same origin only).
   function api(method, path, body) {
-    var headers = {"Authorization": "Bearer " + ltik, "Accept": "application/json"};
-    var init = {method: method, headers: headers, cache: "no-store"};
+    var init = {method: method, headers: {"Accept": "application/json"}, cache: "no-store"};
     if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
+      init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
     return fetch(path, init).then(function (response) {
@@ -70,8 +63,8 @@ _SCRIPT = """
     });
   }
 
-  if (!ltik) {
-    fail(status, new Error("This page has no ltik in its address: open the tool again from your course."));
+  if (!window.ltiaas.ltik) {
+    fail(status, new Error("This tab has no launch: open the tool again from your course."));
     finish.disabled = true;
     return;
   }
@@ -123,13 +116,16 @@ _LAUNCH = Template(
 <ul class="muted">
   <li>LTIAAS redirected your browser here with <code>?ltik=</code>. The middleware found it, refused it if
       expired, and the server fetched this launch's idtoken from LTIAAS once (it is cached).</li>
-  <li>This page took the ltik out of the address bar (<code>history.replaceState</code>), keeps it in
-      memory and sends it as <code>Authorization: Bearer</code> to the tool's own API.</li>
+  <li>This page's <code>ltik.js</code> took the ltik out of the address bar
+      (<code>history.replaceState</code>), keeps it in this tab's <code>sessionStorage</code> and adds it as
+      <code>Authorization: Bearer</code> to the tool's own API calls. Reload the page: the server's refusal
+      page asks again with this tab's ltik.</li>
   <li>The middleware answered with <code>Referrer-Policy: no-referrer</code>, so no link or resource
       on this page can leak the ltik to another site.</li>
   <li>The LTIAAS API key stays on the server: no page, script or response of this tool contains it.</li>
 </ul>
-<script nonce="$nonce">$script</script>
+<script nonce="$nonce">$ltik_js
+$script</script>
 </body>
 </html>
 """
@@ -137,7 +133,7 @@ _LAUNCH = Template(
 
 _ERROR = Template(
     """<!doctype html>
-<html lang="en">
+<html lang="en" data-ltiaas-error="$code">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -148,9 +144,9 @@ _ERROR = Template(
 <p class="muted">ltiaas-auth demo tool</p>
 <h1 class="error">$status $phrase</h1>
 <p>$description</p>
-<p class="muted">Code: <code>$code</code>. This page is only reachable through an LTI launch; reloading it
-after the launch finds no ltik, by design. Open the tool again from your course (in the demo: open the
-launch link printed in the terminal again).</p>
+<p class="muted">Code: <code>$code</code>. This page is only reachable through an LTI launch. Open the tool
+again from your course (in the demo: open the launch link printed in the terminal again).</p>
+<script nonce="$nonce">$ltik_js</script>
 </body>
 </html>
 """
@@ -170,6 +166,7 @@ def launch_page(*, name: str, course: str, roles: list[str], nonce: str) -> str:
     return _LAUNCH.substitute(
         nonce=nonce,
         style=_STYLE,
+        ltik_js=script_source(),
         script=_SCRIPT,
         name=html.escape(name),
         course=html.escape(course),
@@ -182,6 +179,7 @@ def error_page(error: LtiaasAuthError, *, phrase: str, nonce: str) -> str:
     return _ERROR.substitute(
         nonce=nonce,
         style=_STYLE,
+        ltik_js=script_source(),
         status=error.status,
         phrase=html.escape(phrase),
         code=html.escape(error.code),
