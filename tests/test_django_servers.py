@@ -4,14 +4,22 @@ at least 20 launches, each answer naming its own launch, no 5xx."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import httpx
 import pytest
 from servers import gunicorn, running, uvicorn
-from test_e2e_servers import drive, fake  # noqa: F401 - the fixture, shared
+from test_e2e_servers import drive
 
 from ltiaas_auth.testing import FakeLtiaas
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeLtiaas]:
+    with FakeLtiaas() as fake:
+        yield fake
 
 
 @pytest.mark.parametrize(
@@ -27,8 +35,10 @@ pytestmark = pytest.mark.e2e
         ),
     ],
 )
-def test_native_django_example(fake: FakeLtiaas, server: object, routes: list[str]) -> None:
-    with running(server, fake) as base:  # type: ignore[arg-type]
+def test_native_django_example(
+    fake: FakeLtiaas, server: Callable[[int], list[str]], routes: list[str]
+) -> None:
+    with running(server, fake) as base:
         drive(base, fake, routes, requests=520, launches=21)
         missing = httpx.get(f"{base}/whoami", trust_env=False)
         assert missing.status_code == 401
