@@ -246,34 +246,46 @@ def cors_server() -> Iterator[tuple[str, list[Received]]]:
 
 
 def probe_app(config: LtiaasConfig) -> Callable[..., Iterable[bytes]]:
-    """The test tool: pages for the script's pure parts, its CSP, and a launched page for cross-origin calls.
+    """The test tool, every page with ``ltik.js`` under ``script-src 'nonce-…'`` (no ``unsafe-inline``).
 
-    - ``/unit`` (no ltik needed): ``ltik.js`` under ``script-src 'nonce-…'`` only, no ``unsafe-inline``;
-      ``/unit?nonce=wrong`` inlines it under another nonce (the browser must block it).
-    - ``/page`` (launched): ``ltik.js`` and a form and a link given by the query (``to``).
+    - ``/unit`` (no ltik needed): ``?nonce=wrong`` inlines the script under another nonce (to be blocked).
+    - ``/page`` (launched): links and forms to ``?to=`` (another origin) and to this one.
+    - ``/marked`` (no ltik needed): without an ltik in its query, a 200 page marked as the rejection page
+      (``data-ltiaas-error="MISSING_LTIK"``), so only the marker can tell the script.
+    - ``/refused`` (no ltik needed): a 401 rejection page; with an ltik in the query, a 302 to itself
+      without it (a server that drops the ltik: the script must not loop).
     """
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        query = dict(parse_qsl(environ["QUERY_STRING"]))
+        path, query = environ["PATH_INFO"], dict(parse_qsl(environ["QUERY_STRING"]))
+        if path == "/refused" and "ltik" in query:
+            start_response("302 Found", [("Location", "/refused"), ("Content-Length", "0")])
+            return [b""]
         nonce = secrets.token_urlsafe(12)
         tag = script_tag("wrong0" if query.get("nonce") == "wrong" else nonce)
         to = html.escape(query.get("to", "/page"))
+        marked = (path == "/marked" and "ltik" not in query) or path == "/refused"
         body = (
-            f'<a id="away" href="{to}?x=1">away</a>'
+            f'<a id="away" href="{to}?x=1">away</a> <a id="here" href="/unit?from=link#top">here</a>'
             f'<form id="away-form" method="post" action="{to}?x=2"><input name="a" value="b"></form>'
             f'<form id="away-get" method="get" action="{to}"><input name="q" value="1"><button>go</button>'
-            "</form>"
+            '</form><form id="here-get" method="get" action="/unit?dropped=1"><input name="q" value="2">'
+            '<button id="here-get-go">go</button></form><form id="here-post" method="post" action="/unit">'
+            '<button id="here-post-go" formaction="/unit?via=button">go</button></form>'
         )
         ready = f'<script nonce="{nonce}">document.documentElement.dataset.ready = "yes";</script>'
-        document = f"<!doctype html><html><head>{tag}</head><body>{body}{ready}</body></html>".encode()
+        mark = ' data-ltiaas-error="MISSING_LTIK"' if marked else ""
+        document = f"<!doctype html><html{mark}><head>{tag}</head><body>{body}{ready}</body></html>".encode()
         headers = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]
         headers.append(
             ("Content-Security-Policy", f"script-src 'nonce-{nonce}'; object-src 'none'; base-uri 'none'")
         )
-        start_response("200 OK", [*headers, ("Content-Length", str(len(document)))])
+        status = "401 Unauthorized" if path == "/refused" else "200 OK"
+        start_response(status, [*headers, ("Content-Length", str(len(document)))])
         return [document]
 
-    return LtiaasMiddleware(app, config, exempt=("/unit", "/favicon.ico"), prefetch_idtoken=True)
+    exempt = ("/unit", "/marked", "/refused", "/favicon.ico")
+    return LtiaasMiddleware(app, config, exempt=exempt, prefetch_idtoken=True)
 
 
 def browser_missing() -> list[str]:

@@ -565,3 +565,130 @@ def test_it_loads_under_a_strict_csp_with_a_nonce(tab: Any, probe: tuple[str, Re
     until(tab, ready, "the page")
     assert tab.execute_script("return typeof window.ltiaas") == "undefined"
     assert any("Content Security Policy" in entry["message"] for entry in tab.get_log("browser"))
+
+
+# --- the reload path's edges, and what the caller sets itself
+
+
+def launched_probe(tab: Any, fake: FakeLtiaas, base: str) -> str:
+    ltik = fake.launch()
+    go(tab, f"{base}/page?{urlencode({'ltik': ltik})}")
+    until(tab, at(f"{base}/page"), "the launched probe page")
+    return ltik
+
+
+def test_the_rejection_marker_alone_makes_it_ask_again(
+    tab: Any, fake: FakeLtiaas, probe: tuple[str, RequestLog]
+) -> None:
+    """A 200 page marked ``data-ltiaas-error="MISSING_LTIK"``: the marker, not the status, tells."""
+    base, log = probe
+    ltik = launched_probe(tab, fake, base)
+    mark = log.mark()
+    go(tab, f"{base}/marked?k=v#f")
+    until(tab, lambda d: len(log.since(mark)) == 2, "the page asked again")
+    until(tab, at(f"{base}/marked?k=v#f"), "the page, its ltik stripped again")
+    first, again = log.since(mark)
+    assert (first.query, again.query) == ("k=v", f"k=v&{urlencode({'ltik': ltik})}")
+
+
+def test_a_server_that_drops_the_ltik_is_asked_once_not_in_a_loop(
+    tab: Any, fake: FakeLtiaas, probe: tuple[str, RequestLog]
+) -> None:
+    base, log = probe
+    ltik = launched_probe(tab, fake, base)
+    mark = log.mark()
+    go(tab, f"{base}/refused")
+    until(tab, lambda d: len(log.since(mark)) >= 3, "the page asked again")
+    until(tab, ready, "the rejection page")
+    time.sleep(0.5)  # a loop, were there one, would have sent more by now
+    assert [(entry.path, entry.carries(ltik)) for entry in log.since(mark)] == [
+        ("/refused", False),
+        ("/refused", True),  # asked again once, with the tab's ltik; 302 to itself without it
+        ("/refused", False),  # refused again: the guard holds, the rejection page stays
+    ]
+    assert tab_ltik(tab) == ltik  # never refused with the ltik itself: the tab keeps it
+    # A page served clears the guard: the next reload may ask again (once).
+    go(tab, f"{base}/unit")
+    until(tab, ready, "a page served")
+    assert tab.execute_script("return sessionStorage.getItem('ltiaas.retried')") is None
+
+
+def test_same_origin_forms_and_links_of_every_kind_carry_it(
+    tab: Any, fake: FakeLtiaas, probe: tuple[str, RequestLog]
+) -> None:
+    base, log = probe
+    ltik = launched_probe(tab, fake, base)
+    carried = urlencode({"ltik": ltik})
+    steps = [
+        ("here", f"from=link&{carried}", f"{base}/unit?from=link#top"),
+        ("here-get-go", f"q=2&{carried}", f"{base}/unit?q=2"),  # GET: the ltik goes in as a field
+        ("here-post-go", f"via=button&{carried}", f"{base}/unit?via=button"),  # the button's formaction
+    ]
+    for element, query, address in steps:
+        go(tab, f"{base}/page")  # through the rejection page, with the tab's ltik
+        until(tab, ready, "the probe page")
+        mark = log.mark()
+        click(tab, element)
+        until(tab, at(address), f"{element}'s target, stripped")
+        assert [entry.query for entry in log.since(mark)] == [query]
+    assert_no_trace_in_the_browser(tab, ltik)
+
+
+def test_the_callers_own_authorization_wins(
+    tab: Any, fake: FakeLtiaas, probe: tuple[str, RequestLog]
+) -> None:
+    base, log = probe
+    ltik = launched_probe(tab, fake, base)
+    mark = log.mark()
+    statuses = tab.execute_async_script(
+        """
+        const done = arguments[0];
+        const xhr = (headers) => new Promise((resolve) => {
+          const request = new XMLHttpRequest();
+          request.open("GET", "/unit?xhr=" + Object.keys(headers).length);
+          Object.entries(headers).forEach(([name, value]) => request.setRequestHeader(name, value));
+          request.onloadend = () => resolve(request.status);
+          request.send();
+        });
+        Promise.all([
+          fetch("/unit?own=1", {headers: {Authorization: "Basic b3duOm93bg=="}}).then((r) => r.status),
+          fetch(new Request("/unit?own=2", {headers: {authorization: "Bearer theirs"}}))
+            .then((r) => r.status),
+          fetch(new Request("/unit?request=1")).then((r) => r.status),
+          fetch(new URL("/unit?url=1", location.href)).then((r) => r.status),
+          xhr({Authorization: "Basic b3duOm93bg=="}),
+          xhr({}),
+        ]).then(done, (error) => done(String(error)));
+        """
+    )
+    assert statuses == [200] * 6
+    seen = {entry.query: entry.authorization for entry in log.since(mark)}
+    assert seen == {
+        "own=1": "Basic b3duOm93bg==",
+        "own=2": "Bearer theirs",
+        "request=1": f"Bearer {ltik}",
+        "url=1": f"Bearer {ltik}",
+        "xhr=1": "Basic b3duOm93bg==",
+        "xhr=0": f"Bearer {ltik}",
+    }
+
+
+def test_the_demo_tool_recovers_on_reload(tab: Any, fake: FakeLtiaas) -> None:
+    from ltiaas_auth.demo.app import create_app as create_demo
+
+    log = RequestLog()
+    app = create_demo(fake.config())
+    app.wsgi_app = log.wsgi(app.wsgi_app)  # type: ignore[method-assign]
+    with ToolServer(app) as server:
+        ltik = fake.launch(user_id="ada", name="Ada Lovelace")
+        go(tab, f"{server.url}/launch?{urlencode({'ltik': ltik})}")
+        until(tab, body_says("data-roster", "loaded"), "the demo's roster")
+        mark = log.mark()
+        tab.refresh()
+        until(tab, body_says("data-roster", "loaded"), "the demo's roster after the reload")
+        assert [(entry.path, entry.status) for entry in log.since(mark)] == [
+            ("/launch", 401),
+            ("/launch", 200),
+            ("/api/roster", 200),
+        ]
+        assert_no_trace_in_the_browser(tab, ltik)
