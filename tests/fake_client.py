@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 @dataclass(frozen=True)
 class Answer:
     status: int
-    body: Any  # parsed JSON, the text of any other body, or None when empty
+    body: Any = field(repr=False)  # parsed JSON, other text, or None; may hold a service key: not in reprs
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
 
     @property
