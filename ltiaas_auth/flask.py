@@ -54,6 +54,7 @@ SCRIPT_ENDPOINT = "ltiaas.script"
 RELAUNCH_TEMPLATE = "ltiaas_auth/relaunch.html"
 
 _EXEMPT_MARK = "_ltiaas_exempt"
+_WAIVED = "ltiaas_auth.flask.waived"
 #: The settings, read from ``app.config["LTIAAS_<NAME>"]`` or the environment; a keyword option of the
 #: same name in lowercase (``Ltiaas(exempt=[...])``) wins over both.
 _SETTINGS = (
@@ -282,8 +283,10 @@ class _Rejections:
         app = self.app
         error: LtiaasAuthError = environ[ERROR_KEY]
         with app.request_context(environ):
-            if _exempt(app):
-                response = None
+            # Waived once at most: an error the exempt view itself let escape comes back here, and is
+            # rendered, not run again.
+            if not environ.get(_WAIVED) and _exempt(app):
+                environ[_WAIVED] = True
             else:
                 try:
                     response = app.finalize_request(app.handle_user_exception(error))

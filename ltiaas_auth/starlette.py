@@ -9,6 +9,7 @@ imports Starlette only; the FastAPI dependencies are in :mod:`ltiaas_auth.fastap
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -17,7 +18,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocketClose
 
 from ._gate import ERROR_KEY
-from ._rejection import render, wants_html
+from ._rejection import RelaunchPage, render, wants_html
 from .asgi import WS_POLICY_VIOLATION, ASGIApp, LtiaasASGIMiddleware, Receive, Scope, Send
 from .config import LtiaasConfig
 from .errors import LtiaasAuthError, MissingLtik
@@ -70,7 +71,8 @@ def install_on(
     docs = [getattr(app, name, None) for name in _DOCS_ATTRIBUTES]
     options["exempt"] = (*exempt, *(path for path in docs if isinstance(path, str) and path))
     app.add_middleware(_gate, config=config, waive_missing=waive_missing, **options)
-    app.add_exception_handler(LtiaasAuthError, cast("ExceptionHandler", render_error))
+    handler = functools.partial(render_error, page=options.get("page"))
+    app.add_exception_handler(LtiaasAuthError, cast("ExceptionHandler", handler))
     setattr(app.state, CONFIG_STATE, config)
     app.router.lifespan_context = _with_client(app, app.router.lifespan_context, config)
     return config
@@ -96,22 +98,25 @@ def _gate(
         elif error_app is not None:
             await error_app(scope, receive, send)
         else:
-            response = await render_error(HTTPConnection(scope), error)
+            response = await render_error(HTTPConnection(scope), error, options.get("page"))
             await response(scope, receive, send)
 
     return LtiaasASGIMiddleware(app, config=config, error_app=rejected, **options)
 
 
-async def render_error(connection: HTTPConnection, error: Exception) -> Response | WebSocketClose:
+async def render_error(
+    connection: HTTPConnection, error: Exception, page: RelaunchPage | None = None
+) -> Response | WebSocketClose:
     """An ``LtiaasAuthError`` raised by an endpoint or a dependency, answered as the middleware answers a
-    rejection (never a token): LTIAAS's JSON shape, or the relaunch page for a browser navigation; a
-    websocket is closed with 1008 (before it is accepted, servers answer the handshake with 403)."""
+    rejection (never a token): LTIAAS's JSON shape, or for a browser navigation the relaunch page
+    (``page``, the middleware's option of that name); a websocket is closed with 1008 (before it is
+    accepted, servers answer the handshake with 403)."""
     if not isinstance(error, LtiaasAuthError):  # pragma: no cover - registered for LtiaasAuthError only
         raise error
     if connection.scope["type"] == "websocket":
         return WebSocketClose(code=WS_POLICY_VIOLATION, reason=error.code)
     html = wants_html(connection.headers.get("accept"), connection.headers.get("sec-fetch-mode"))
-    status, headers, body = render(error, html=html)
+    status, headers, body = render(error, html=html, page=page)
     return Response(body, status_code=status, headers=dict(headers))
 
 

@@ -514,3 +514,16 @@ async def test_a_navigation_gets_the_html_page(fake: FakeLtiaas) -> None:
         assert answer.headers["content-type"] == "text/html; charset=utf-8"
         assert "script-src 'nonce-" in answer.headers["content-security-policy"]
         assert ltik not in answer.text
+
+
+async def test_the_page_option_renders_the_gates_and_the_endpoints_navigations(fake: FakeLtiaas) -> None:
+    def page(error: Any, nonce: str) -> str:
+        return f"<p>{error.code}</p>"
+
+    app = make_app(fake, page=page)
+    navigation = {"Sec-Fetch-Mode": "navigate"}
+    async with serving(app) as client:
+        rejected = await client.get("/me", headers=navigation)  # by the gate
+        role = await client.get("/grade", headers={**navigation, "X-Ltik": fake.launch()})  # by the endpoint
+    assert (rejected.status_code, rejected.text) == (401, "<p>MISSING_LTIK</p>")
+    assert (role.status_code, role.text) == (403, "<p>ROLE_REQUIRED</p>")
