@@ -132,19 +132,30 @@ class _Deadline:
     ``socket.socket.shutdown`` is called on the raw socket (also under TLS, bypassing ``SSLSocket``'s own,
     which would drop the TLS object under a reading thread)."""
 
-    __slots__ = ("_connection", "_lock", "_timer", "expired")
+    __slots__ = ("_connection", "_lock", "_socket", "_timer", "expired")
 
     def __init__(self, seconds: float) -> None:
         self.expired = False
         self._connection: http.client.HTTPConnection | None = None
+        self._socket: socket.socket | None = None
         self._lock = threading.Lock()
         self._timer = threading.Timer(seconds, self._cut)
         self._timer.daemon = True
         self._timer.start()
 
     def watch(self, connection: http.client.HTTPConnection) -> None:
+        """Cut ``connection``'s socket, whichever it is by then (plain, or during the TLS handshake)."""
         with self._lock:
             self._connection = connection
+
+    def connected(self, sock: socket.socket) -> None:
+        """The connected socket: urllib drops it from the connection once the response has begun, while
+        the response goes on reading from it."""
+        with self._lock:
+            self._socket = sock
+            expired = self.expired
+        if expired:
+            self._shutdown(sock)
 
     def cancel(self) -> None:
         self._timer.cancel()
@@ -152,10 +163,16 @@ class _Deadline:
     def _cut(self) -> None:
         with self._lock:
             self.expired = True
-            sock = self._connection.sock if self._connection is not None else None
+            sock = self._socket
+            if sock is None and self._connection is not None:
+                sock = self._connection.sock
         if sock is not None:
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            self._shutdown(sock)
+
+    @staticmethod
+    def _shutdown(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 class _Request(urllib.request.Request):
@@ -194,6 +211,7 @@ class _Connection(http.client.HTTPConnection):
     def connect(self) -> None:
         self._deadline.watch(self)
         super().connect()
+        self._deadline.connected(self.sock)
         if self._deadline.expired:
             raise TimeoutError("the overall deadline passed")
 
@@ -206,6 +224,7 @@ class _TLSConnection(http.client.HTTPSConnection):
     def connect(self) -> None:
         self._deadline.watch(self)
         super().connect()
+        self._deadline.connected(self.sock)
         if self._deadline.expired:
             raise TimeoutError("the overall deadline passed")
 
