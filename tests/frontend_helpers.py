@@ -267,6 +267,7 @@ def probe_app(config: LtiaasConfig) -> Callable[..., Iterable[bytes]]:
         marked = (path == "/marked" and "ltik" not in query) or path == "/refused"
         body = (
             f'<a id="away" href="{to}?x=1">away</a> <a id="here" href="/unit?from=link#top">here</a>'
+            '<a id="blank" href="/unit?from=blank" target="_blank">new tab</a>'
             f'<form id="away-form" method="post" action="{to}?x=2"><input name="a" value="b"></form>'
             f'<form id="away-get" method="get" action="{to}"><input name="q" value="1"><button>go</button>'
             '</form><form id="here-get" method="get" action="/unit?dropped=1"><input name="q" value="2">'

@@ -692,3 +692,36 @@ def test_the_demo_tool_recovers_on_reload(tab: Any, fake: FakeLtiaas) -> None:
             ("/api/roster", 200),
         ]
         assert_no_trace_in_the_browser(tab, ltik)
+
+
+@pytest.mark.parametrize("how", ["target-blank", "ctrl-click", "middle-click"])
+def test_links_opened_in_a_new_tab_carry_it_there(
+    tab: Any, fake: FakeLtiaas, probe: tuple[str, RequestLog], how: str
+) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.actions.mouse_button import MouseButton
+    from selenium.webdriver.common.keys import Keys
+
+    base, log = probe
+    ltik = launched_probe(tab, fake, base)
+    handles = set(tab.window_handles)
+    mark = log.mark()
+    if how == "target-blank":
+        click(tab, "blank")
+    elif how == "ctrl-click":
+        link = tab.find_element("id", "here")
+        ActionChains(tab).key_down(Keys.CONTROL).click(link).key_up(Keys.CONTROL).perform()
+    else:
+        actions = ActionBuilder(tab)
+        actions.pointer_action.move_to(tab.find_element("id", "here"))
+        actions.pointer_action.pointer_down(MouseButton.MIDDLE).pointer_up(MouseButton.MIDDLE)
+        actions.perform()
+    until(tab, lambda d: len(set(d.window_handles) - handles) == 1, "the new tab")
+    until(tab, lambda d: log.since(mark), "the new tab's request")
+    [new] = set(tab.window_handles) - handles
+    tab.switch_to.window(new)
+    until(tab, lambda d: "ltik" not in d.current_url and d.current_url.startswith(f"{base}/unit"), "stripped")
+    [entry] = log.since(mark)
+    assert entry.carries(ltik)
+    assert tab_ltik(tab) == ltik
