@@ -50,7 +50,7 @@ def wants_html(accept: str | None, sec_fetch_mode: str | None = None) -> bool:
     alone, or no ``Accept``, is a program's: JSON."""
     if sec_fetch_mode is not None and sec_fetch_mode.strip().lower() == "navigate":
         return True
-    if not accept or "html" not in accept:
+    if not accept or "text/" not in accept.lower():
         return False
     return _quality(accept, "text", "html") > _quality(accept, "application", "json")
 
