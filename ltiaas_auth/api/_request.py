@@ -46,10 +46,7 @@ class Request:
     path: str  # the URL's path, for log lines (never the query)
     credential: Credential
     content: bytes | None = field(default=None, repr=False)
-
-    @property
-    def scheme(self) -> str:
-        return self.credential.authorization.partition(" ")[0]
+    scheme: str = ""  # the Authorization scheme, for classifying LTIAAS's answer
 
     def headers(self) -> dict[str, str]:
         """The headers to send; built at the last moment so no long-lived object holds the credential."""
@@ -118,11 +115,14 @@ def build(
     ``url=<next>`` alone, so the LMS's URL goes back to LTIAAS and is never requested directly."""
     endpoint = call.endpoint
     try:
-        path = endpoint.path.replace(PLATFORMS, platforms_path).format(*(_segment(i) for i in call.ids))
+        path = endpoint.path
+        if path.startswith(PLATFORMS):
+            path = platforms_path + path[len(PLATFORMS) :]
+        if call.ids:
+            path = path.format(*map(_segment, call.ids))
         pairs = (("url", next_url),) if next_url is not None else call.query
-        query = "&".join(
-            f"{quote(name, safe='')}={_query_value(value)}" for name, value in pairs if value is not None
-        )
+        # the names are this package's own camelCase constants; only the values need encoding
+        query = "&".join(f"{name}={_query_value(value)}" for name, value in pairs if value is not None)
         content = None
         if call.body is not None:
             content = json.dumps(
@@ -131,7 +131,9 @@ def build(
     except UnicodeEncodeError:
         raise ValueError(f"{endpoint.name}(): a value is not valid Unicode (a lone surrogate?).") from None
     url = config.base_url + path + (f"?{query}" if query else "")
-    return Request(endpoint.method, url, path, credential, content)
+    return Request(
+        endpoint.method, url, path, credential, content, credential.authorization.partition(" ")[0]
+    )
 
 
 def _segment(id: str) -> str:

@@ -11,9 +11,10 @@ and sent back as they came, so nothing is lost in either direction.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
@@ -60,22 +61,26 @@ class WireModel:
         """The model of a JSON object as LTIAAS sends it; ``ValueError`` when a required field is absent."""
         if not isinstance(data, Mapping):
             raise ValueError(f"{cls.__name__} expects a JSON object.")
-        fields = _fields(cls)
-        known = {wire for _, wire, _ in fields}
-        values: dict[str, Any] = {}
+        known, decoders, defaults, local = _plan(cls)
         extra = {key: value for key, value in data.items() if key not in known and value is not None}
-        for name, wire, hint in fields:
+        # Built field by field as the dataclass __init__ would (it is the hot path of every answer).
+        model = object.__new__(cls)
+        for name, wire, decode in decoders:
             raw = data.get(wire)
-            if raw is None:
-                continue
-            try:
-                values[name] = _decode(hint, raw)
-            except _Mismatch:
-                extra[wire] = raw
-        try:
-            return cls(**values, extra=types.MappingProxyType(extra) if extra else _EMPTY)
-        except TypeError as error:
-            raise ValueError(f"{cls.__name__}: a required field is missing ({error}).") from None
+            if raw is not None:
+                try:
+                    object.__setattr__(model, name, decode(raw))
+                    continue
+                except _Mismatch:
+                    extra[wire] = raw
+            default = defaults[name]
+            if default is _REQUIRED:
+                raise ValueError(f"{cls.__name__}: the required field {wire!r} is missing.")
+            object.__setattr__(model, name, default() if callable(default) else default)
+        for name, default in local:  # fields that are not on the wire (IdToken.raw)
+            object.__setattr__(model, name, default() if callable(default) else default)
+        object.__setattr__(model, "extra", types.MappingProxyType(extra) if extra else _EMPTY)
+        return model
 
     def to_json(self) -> dict[str, Any]:
         """This model in LTIAAS's wire shape: camelCase, unset fields left out, ``extra`` merged back."""
@@ -103,81 +108,129 @@ def _encode(value: Any) -> Any:
     return value
 
 
+Decoder = Callable[[Any], Any]
 _FIELDS: dict[type[WireModel], tuple[tuple[str, str, Any], ...]] = {}
+_Plan = tuple[
+    frozenset[str], tuple[tuple[str, str, Decoder], ...], dict[str, Any], tuple[tuple[str, Any], ...]
+]
+_PLANS: dict[type[WireModel], _Plan] = {}
+_REQUIRED: Any = object()
 
 
 def _fields(cls: type[WireModel]) -> tuple[tuple[str, str, Any], ...]:
     """(field name, wire name, type hint) of every wire field: all but ``extra`` and local ones."""
     found = _FIELDS.get(cls)
     if found is None:
-        found = _FIELDS[cls] = _resolve(cls)
+        hints = typing.get_type_hints(cls)
+        found = _FIELDS[cls] = tuple(
+            (f.name, cls.wire_names.get(f.name, camel(f.name)), hints[f.name])
+            for f in dataclasses.fields(cls)
+            if f.init and f.name != "extra" and not f.metadata.get("local")
+        )
     return found
 
 
-def _resolve(cls: type[WireModel]) -> tuple[tuple[str, str, Any], ...]:
-    hints = typing.get_type_hints(cls)
-    return tuple(
-        (f.name, cls.wire_names.get(f.name, camel(f.name)), hints[f.name])
-        for f in dataclasses.fields(cls)
-        if f.init and f.name != "extra" and not f.metadata.get("local")
-    )
+def _plan(cls: type[WireModel]) -> _Plan:
+    """The wire names ``cls`` knows, a decoder per wire field, and every field's default (a factory to
+    call, a value, or ``_REQUIRED``), worked out once per class from its hints."""
+    found = _PLANS.get(cls)
+    if found is None:
+        fields = _fields(cls)
+        decoders = tuple((name, wire, _decoder(hint)) for name, wire, hint in fields)
+        defaults: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.default_factory is not dataclasses.MISSING:
+                defaults[f.name] = f.default_factory
+            elif f.default is not dataclasses.MISSING:
+                defaults[f.name] = f.default
+                if callable(f.default):  # never the case today; a callable default would be called
+                    raise TypeError(f"{cls.__name__}.{f.name}: use default_factory for a callable default")
+            else:
+                defaults[f.name] = _REQUIRED
+        wire_fields = {name for name, _, _ in fields}
+        local = tuple((n, d) for n, d in defaults.items() if n not in wire_fields and n != "extra")
+        found = _PLANS[cls] = (frozenset(wire for _, wire, _ in fields), decoders, defaults, local)
+    return found
 
 
-def _decode(hint: Any, raw: Any) -> Any:
+def _decoder(hint: Any) -> Decoder:
+    """A function reading a wire value of type ``hint``, raising ``_Mismatch`` when it does not fit."""
     origin = typing.get_origin(hint)
     if origin is types.UnionType or origin is typing.Union:
-        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        for option in options:
-            try:
-                return _decode(option, raw)
-            except _Mismatch:
-                continue
-        raise _Mismatch
+        options = [_decoder(arg) for arg in typing.get_args(hint) if arg is not type(None)]
+        if len(options) == 1:
+            return options[0]
+        return functools.partial(_first_fit, tuple(options))
     if hint is Any:
-        return raw
+        return _identity
     if origin is tuple:
-        if not isinstance(raw, list):
-            raise _Mismatch
         (item,) = [arg for arg in typing.get_args(hint) if arg is not Ellipsis]
-        return tuple(_decode(item, entry) for entry in raw)
+        return functools.partial(_tuple, _decoder(item))
     if origin is Mapping or hint is Mapping:
-        if not isinstance(raw, dict):
-            raise _Mismatch
-        return types.MappingProxyType(raw)
+        return _mapping
     if hint is Roles:
-        if isinstance(raw, str | list):
-            return Roles.parse(raw)
-        raise _Mismatch
+        return _roles
     if hint is datetime:
-        if not isinstance(raw, str):
-            raise _Mismatch
-        try:
-            moment = datetime.fromisoformat(raw)
-        except ValueError:
-            raise _Mismatch from None
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    if hint is bool:
-        if isinstance(raw, bool):
-            return raw
-        raise _Mismatch
-    if hint is float:
-        if isinstance(raw, int | float) and not isinstance(raw, bool):
-            return raw
-        raise _Mismatch
-    if hint is int:
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            return raw
-        raise _Mismatch
-    if hint is str:
-        if isinstance(raw, str):
-            return raw
-        raise _Mismatch
+        return _datetime
+    if hint in (bool, int, float, str):
+        accepted = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}[hint]
+        return functools.partial(_scalar, accepted, hint is not bool)
     if isinstance(hint, type) and issubclass(hint, WireModel):
-        if not isinstance(raw, dict):
-            raise _Mismatch
-        decode = getattr(hint, "from_wire", hint.from_json)
-        try:
-            return decode(raw)
-        except ValueError:
-            raise _Mismatch from None
+        return functools.partial(_model, getattr(hint, "from_wire", hint.from_json))
     raise TypeError(f"no wire codec for {hint!r}")  # a model declared a type this module does not know
+
+
+def _first_fit(options: tuple[Decoder, ...], raw: Any) -> Any:
+    for option in options:
+        try:
+            return option(raw)
+        except _Mismatch:
+            continue
+    raise _Mismatch
+
+
+def _identity(raw: Any) -> Any:
+    return raw
+
+
+def _tuple(item: Decoder, raw: Any) -> tuple[Any, ...]:
+    if not isinstance(raw, list):
+        raise _Mismatch
+    return tuple(item(entry) for entry in raw)
+
+
+def _mapping(raw: Any) -> Mapping[str, Any]:
+    if not isinstance(raw, dict):
+        raise _Mismatch
+    return types.MappingProxyType(raw)
+
+
+def _roles(raw: Any) -> Roles:
+    if isinstance(raw, str | list):
+        return Roles.parse(raw)
+    raise _Mismatch
+
+
+def _datetime(raw: Any) -> datetime:
+    if not isinstance(raw, str):
+        raise _Mismatch
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise _Mismatch from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _scalar(accepted: tuple[type, ...], no_bool: bool, raw: Any) -> Any:
+    if isinstance(raw, accepted) and not (no_bool and isinstance(raw, bool)):
+        return raw
+    raise _Mismatch
+
+
+def _model(parse: Callable[[Mapping[str, Any]], Any], raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        raise _Mismatch
+    try:
+        return parse(raw)
+    except ValueError:
+        raise _Mismatch from None
