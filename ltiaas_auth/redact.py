@@ -60,12 +60,11 @@ SENSITIVE_NAMES = frozenset({"ltik", "x_ltik", "servicekey", "service_key", "aut
 
 # A token value (after ltik= or serviceKey=): token68 characters or percent escapes. "%s" and "%(name)s"
 # are not escapes, so the placeholders of a log format string are left alone.
-_VALUE = re.compile(r"(?:[A-Za-z0-9\-._~+/=]|%[0-9A-Fa-f]{2})+")
-# A scheme's credentials: token68 and ":" (LTIK-AUTH-V2 <key>:<ltik>; LTIK-AUTH-V1 Token=<ltik> up to ",").
-_CREDENTIALS = re.compile(r"[A-Za-z0-9\-._~+/=:]+")
+_VALUE = re.compile(r"(?:[A-Za-z0-9\-._~+/=]+|%[0-9A-Fa-f]{2})+")
 
-# After a name: "=" (or %3D), or ":" between optional quotes (JSON, dict reprs, headers, escaped JSON).
-_SEPARATOR = r"(?:=|%3d|(?:\\?[\"'])?[ \t]{0,8}:[ \t]{0,8}(?:\\?[\"'])?)"
+# After a name: "=" (or %3D), or ":" between optional quotes (JSON, dict reprs, headers, escaped JSON);
+# then the start of a value (a name with none is not worth a turn of the loop).
+_SEPARATOR = r"(?:=|%3d|(?:\\?[\"'])?[ \t]{0,8}:[ \t]{0,8}(?:\\?[\"'])?)(?=[a-z0-9\-._~+/=]|%[0-9a-f]{2})"
 # "ltik" with any of its letters percent-encoded (%6Ctik, as query parsers decode it), and "serviceKey" /
 # "service_key" (an idtoken's services.serviceKey), each starting a word: not glued to a letter or digit
 # before it ("xltik=" is another name), unless that ends a percent escape. The check is written after the
@@ -78,22 +77,22 @@ _OTHER_NAME = re.compile(
     r"s(?:(?<![a-z0-9]s)|(?<=%[0-9a-f]{2}s))ervice[_-]?key" + _SEPARATOR + r"|token=\\?\""
 )
 _NAME_LONGEST = 40  # characters a name prefix can span: how far back of a masked end to look again
-_SCHEME = re.compile(r"(?:ltik-auth-v[12]|service-auth-v1|bearer)(?:\s|%20)+")
-_SCHEME_LONGEST = len("service-auth-v1")
+# A scheme and its credentials (token68 and ":": LTIK-AUTH-V2 <key>:<ltik>, LTIK-AUTH-V1 Token=<ltik> up
+# to ","), read by a lookahead: credentials hold no whitespace, so no scheme prefix either, and each
+# character is read by one lookahead at most. On the lower-cased text: the span is the same.
+_SCHEME = re.compile(r"(?:ltik-auth-v[12]|service-auth-v1|bearer)(?:\s|%20)+(?=([a-z0-9\-._~+/=:]+))")
 
-# (prefix, value, longest prefix). No two matches of one prefix overlap.
+# (prefix, value, longest prefix)
 _RULES = (
     (_LTIK_NAME, _VALUE, _NAME_LONGEST),
     (_OTHER_NAME, _VALUE, _NAME_LONGEST),
-    (_SCHEME, _CREDENTIALS, _SCHEME_LONGEST),
 )
 
 # A compact JWS: a base64url JSON header ("ey"/"ew" and at least 10 more characters), "." and a JSON
 # payload ("ey", "ew" or "e3"), "." and a signature (possibly empty). Found from its first dot, which needs
 # 12 base64url characters before it: the header run is then read backwards, the rest forwards.
-_JWS_DOT = re.compile(r"\.(?<=[A-Za-z0-9_-]{12}\.)e[wy3]")
+_JWS_DOT = re.compile(r"\.(?<=[A-Za-z0-9_-]{12}\.)(?=e[wy3][A-Za-z0-9_-]*\.([A-Za-z0-9_-]*))")
 _B64_RUN = re.compile(r"[A-Za-z0-9_-]*")
-_JWS_REST = re.compile(r"[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 _JWS_HEADER = re.compile(r"e[wy]")
 
 # Cutting an over-long text: the head loses its last partial word; the tail is scanned from _LOOK_BACK
@@ -196,18 +195,20 @@ class Redactor:
         spans = _spans(text)
         if self._secrets is not None:
             spans += [match.span() for match in self._secrets.finditer(text)]
-        spans = [(max(start, keep), end) for start, end in spans if end > keep]
+        if keep:
+            spans = [(start if start > keep else keep, end) for start, end in spans if end > keep]
         if not spans:
             return text[keep:] if keep else text
         spans.sort()
         pieces: list[str] = []
         written = keep  # the text before this index is written out (or left out)
         start, end = spans[0]
-        for next_start, next_end in spans[1:]:
+        for next_start, next_end in spans:
             if next_start > end:  # a gap between two masked stretches: keep it
                 pieces += [text[written:start], MASK]
                 written, start = end, next_start
-            end = max(end, next_end)
+            if next_end > end:
+                end = next_end
         pieces += [text[written:start], MASK, text[end:]]
         return "".join(pieces)
 
@@ -220,17 +221,16 @@ def _spans(text: str) -> list[tuple[int, int]]:
         lowered = text.translate(_ASCII_LOWER)
     for prefix, value, longest in _RULES:
         masked_to = 0  # the end of the last value found: no value before it is read again
-        skip_to = 0  # prefixes starting before this lie inside a masked value and cannot reach past it
-        for found in prefix.finditer(lowered):
-            start = found.end()
-            if found.start() < skip_to or start < masked_to:
-                continue
-            run = value.match(text, start)
-            if run is not None:
+        position = 0
+        while (found := prefix.search(lowered, position)) is not None:
+            start = position = found.end()
+            if start >= masked_to and (run := value.match(text, start)) is not None:
                 masked_to = run.end()
                 spans.append((start, masked_to))
-                # A prefix may begin inside the value just masked and end after it: look that far back.
-                skip_to = masked_to - longest
+                # Prefixes inside the value just masked add nothing, but one may begin inside it and end
+                # after it: go on that far back of its end.
+                position = max(start, masked_to - longest)
+    spans += [found.span(1) for found in _SCHEME.finditer(lowered)]  # the credentials: ASCII, as in text
     if "." in text:
         reversed_text: str | None = None
         for dot in _JWS_DOT.finditer(text):
@@ -239,9 +239,8 @@ def _spans(text: str) -> list[tuple[int, int]]:
             at = dot.start()
             run_start = at - _B64_RUN.match(reversed_text, len(text) - at).end()  # type: ignore[union-attr]
             header = _JWS_HEADER.search(text, run_start, at - 10)
-            rest = _JWS_REST.match(text, at + 3)
-            if header is not None and rest is not None:
-                spans.append((header.start(), rest.end()))
+            if header is not None:
+                spans.append((header.start(), dot.end(1)))
     return spans
 
 
@@ -298,15 +297,15 @@ class RedactingFilter(Redactor, logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = _message(record)
-        if message is None or self.redact(message) != message:
+        clean = None if message is None else self.redact(message)
+        if message is None or clean != message:
             # Mask the parts, keeping the record's shape (uvicorn's and gunicorn's access formatters read
-            # the arguments); if a secret only shows once they are put together ("Bearer %s"), keep the
-            # masked whole instead.
+            # the arguments); unless they put together differ from the masked whole (a secret that only
+            # shows once they are, "Bearer %s"): then keep the masked whole.
             record.msg = self._clean(record.msg)
             record.args = self._clean_args(record.args)
-            masked = _message(record)
-            if message is not None and (masked is None or self.redact(masked) != masked):
-                record.msg, record.args = self.redact(message), ()
+            if clean is not None and _message(record) != clean:
+                record.msg, record.args = clean, ()
         for name, value in record.__dict__.items():
             if name not in _RECORD_FIELDS and value is not None:
                 record.__dict__[name] = MASK if is_sensitive_name(name) and value else self._clean(value)

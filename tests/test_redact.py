@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ltiaas_auth import LtiaasConfig, RedactingFilter, redact_url
+from ltiaas_auth import LtiaasConfig, RedactingFilter, parse_ltik, redact_url
 from ltiaas_auth._syntax import TOKEN68
 from ltiaas_auth.redact import MAX_SCAN
 from ltiaas_auth.testing import FakeLtiaas
@@ -527,6 +527,10 @@ def test_the_documented_server_setups_mask_the_access_log(command: list[str], tm
     assert "GET /launch?ltik=*** HTTP/1.1" in logs
     assert ltik not in logs
     assert fake.api_key not in logs
+    # The app's own line names its launch; the server's lines, outside any launch, say so.
+    parsed = parse_ltik(ltik)
+    assert f"[{parsed.fingerprint} {parsed.claims['contextId']}] launch served" in logs
+    assert "[None None] " in logs
 
 
 def wait_for(port: int, server: subprocess.Popen[bytes]) -> None:

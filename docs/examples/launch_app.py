@@ -6,6 +6,7 @@ come from the environment.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask
@@ -17,12 +18,14 @@ from starlette.routing import Route
 from ltiaas_auth import LtiaasASGIMiddleware, LtiaasConfig, LtiaasMiddleware, current_launch
 
 config = LtiaasConfig.from_env()
+log = logging.getLogger("launch_app")
 
 flask_app = Flask(__name__)
 
 
 @flask_app.get("/launch")
 def launch() -> dict[str, Any]:
+    log.info("launch served")
     return {"user": current_launch().idtoken()["user"]["id"]}
 
 
@@ -30,6 +33,7 @@ app = LtiaasMiddleware(flask_app.wsgi_app, config)
 
 
 async def async_launch(request: Request) -> JSONResponse:
+    log.info("launch served")
     return JSONResponse({"user": (await current_launch().aidtoken())["user"]["id"]})
 
 
