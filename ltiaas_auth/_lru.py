@@ -28,27 +28,39 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 _ticks = itertools.count()  # one clock of use for every cache, so "oldest" compares across caches
-_WALK_LIMIT = 100_000  # objects; JSON from an 8 KiB token or a 1 MiB idtoken stays well below it
+_WALK_LIMIT = 100_000  # containers; JSON from an 8 KiB token or a 1 MiB idtoken stays well below it
 
 
 def footprint(value: object) -> int:
-    """The bytes ``value`` holds: ``sys.getsizeof`` summed over a JSON-like tree (dicts, lists, tuples,
-    strings, numbers), each object counted once. Other objects count their own size only."""
-    seen: set[int] = set()
-    stack = [value]
+    """The bytes ``value`` holds: ``sys.getsizeof`` summed over a JSON-like tree (dicts, mappings, lists,
+    tuples, and the strings and numbers in them). Values shared inside the tree count once per use, which
+    can only overstate; a tree of more than ``_WALK_LIMIT`` containers is charged what was counted so far
+    plus the limit in bytes per container left."""
+    getsizeof = sys.getsizeof
     total = 0
-    while stack and len(seen) < _WALK_LIMIT:
+    stack = [value]
+    walked = 0
+    while stack:
         item = stack.pop()
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        total += sys.getsizeof(item)
+        walked += 1
+        if walked > _WALK_LIMIT:
+            return total + _WALK_LIMIT * (len(stack) + 1)
+        total += getsizeof(item)
         if isinstance(item, dict | MappingProxyType):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            total += sum(map(getsizeof, item.keys()))
+            children = item.values()
         elif isinstance(item, list | tuple):
-            stack.extend(item)
+            children = item
+        else:
+            continue
+        # Every child's own size at C speed (a container's is counted again when it is walked: an
+        # overstatement of a few dozen bytes), then only the containers are walked.
+        total += sum(map(getsizeof, children))
+        stack.extend([child for child in children if type(child) in _CONTAINERS])
     return total
+
+
+_CONTAINERS = frozenset({dict, list, tuple, MappingProxyType})
 
 
 class _Entry(Generic[V]):

@@ -24,15 +24,14 @@ def tampered(ltik: str, user: str = "mallory") -> str:
     return f"{header}.{b64url(json.dumps(claims).encode())}.{signature}"
 
 
+_HEADER = b64url(b'{"alg":"HS256","typ":"JWT"}')
+_FILLER = ",".join(f'"k{number}":{number}' for number in range(560))  # about 6 KiB of tiny claims
+
+
 def forged_8k(index: int) -> str:
     """A distinct forged ltik of about 8 KiB whose claims expand in memory: hundreds of tiny keys."""
-    claims = {"iat": int(time.time()), "n": index}
-    number = 0
-    while len(json.dumps(claims)) < 5900:
-        claims[f"k{number}"] = number
-        number += 1
-    header = b64url(b'{"alg":"HS256","typ":"JWT"}')
-    return f"{header}.{b64url(json.dumps(claims, separators=(',', ':')).encode())}.{b64url(bytes(32))}"
+    payload = f'{{"iat":{int(time.time())},"n":{index},{_FILLER}}}'.encode()
+    return f"{_HEADER}.{b64url(payload)}.{b64url(bytes(32))}"
 
 
 class DrippingServer:
