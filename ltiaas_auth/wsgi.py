@@ -169,8 +169,10 @@ class LtiaasMiddleware:
             try:
                 if not answerable(failure):
                     raise
-                # If the server already sent the headers, it raises the app's error again here.
-                return self._reject(environ, start_response, failure, sys.exc_info())
+                # After the app's own start_response, the server needs exc_info to replace it; if it has
+                # already sent those headers, it raises the app's error again here.
+                exc_info = sys.exc_info() if start.called else None
+                return self._reject(environ, start_response, failure, exc_info)
             finally:
                 _reset(token, slot_token)
         start.open = False
@@ -227,12 +229,13 @@ class _Start:
     """The app's ``start_response``: while the app is being called, a 500 started after one of our errors
     was recorded for this request is held back (the middleware answers the error instead)."""
 
-    __slots__ = ("open", "replaced", "slot", "start_response")
+    __slots__ = ("called", "open", "replaced", "slot", "start_response")
 
     def __init__(self, start_response: StartResponse, slot: Slot) -> None:
         self.start_response = start_response
         self.slot = slot
         self.open = True
+        self.called = False
         self.replaced: LtiaasAuthError | None = None
 
     def __call__(
@@ -243,6 +246,7 @@ class _Start:
             if error is not None:
                 self.replaced = error
                 return _discard
+        self.called = True
         if exc_info is None:
             return self.start_response(status, headers)
         return self.start_response(status, headers, exc_info)
