@@ -129,7 +129,7 @@ class Ltiaas:
             raise RuntimeError("Ltiaas is already installed on this app: init_app() runs once per app.")
         setting = _Settings(app.config, {**self._options, **options})
         config = setting.config()
-        sources = frozenset(setting.sequence("SOURCES", FLASK_SOURCES))
+        sources = setting.sequence("SOURCES", FLASK_SOURCES)
         script_url = setting.text("SCRIPT_URL") or SCRIPT_URL
         exempt = [*setting.sequence("EXEMPT", ()), glob.escape(script_url)]
         if app.has_static_folder and app.static_url_path is not None:
@@ -140,13 +140,13 @@ class Ltiaas:
             config,
             require=setting.flag("REQUIRE", True),
             exempt=exempt,
-            sources=tuple(sources),
+            sources=sources,
             prefetch_idtoken=setting.flag("PREFETCH_IDTOKEN", True),
             error_app=_Rejections(app, inner),
             **{name: setting.options[name] for name in _MIDDLEWARE_OPTIONS if name in setting.options},
         )
         app.wsgi_app = middleware  # type: ignore[method-assign]
-        app.extensions[EXTENSION] = LtiaasState(self, config, middleware, sources)
+        app.extensions[EXTENSION] = LtiaasState(self, config, middleware, frozenset(sources))
         app.register_error_handler(LtiaasAuthError, _handle_error)
         app.context_processor(_template_context)
         app.add_template_global(ltik_url)
