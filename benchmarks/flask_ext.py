@@ -1,4 +1,4 @@
-"""Part 6 of the table: what the Flask extension (``ltiaas_auth.flask.Ltiaas``) adds to a Flask request,
+"""Part 8 of the table: what the Flask extension (``ltiaas_auth.flask.Ltiaas``) adds to a Flask request,
 beside what the plain WSGI middleware adds.
 
 Three Flask apps with the same view (a function answering ``{}``): bare, wrapped by hand in
@@ -97,7 +97,7 @@ def report(overheads: FlaskOverheads, us: str) -> list[str]:
         return f"   {label:66}{ns / 1000:>8.2f}"
 
     return [
-        f"6. The Flask extension, per request over a bare Flask app, in {us} "
+        f"8. The Flask extension, per request over a bare Flask app, in {us} "
         f"(bare Flask app alone: {overheads.bare / 1000:.2f})",
         row("Ltiaas(app): the extension (headline)", overheads.extension),
         row("LtiaasMiddleware wrapped around app.wsgi_app by hand", overheads.plain),
