@@ -22,7 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .._gate import Gate
 from ..config import LtiaasConfig
 
-__all__ = ["DEFAULT_SOURCES", "KEYS", "LtiaasSettings", "SettingsError", "clear", "current", "read"]
+__all__ = ["DEFAULT_SOURCES", "KEYS", "LtiaasSettings", "SettingsError", "clear", "current", "current_settings", "read"]
 
 #: The keys of the ``LTIAAS`` setting; anything else is a typo (check ``ltiaas_auth.E001``).
 KEYS = (
@@ -68,24 +68,25 @@ class LtiaasSettings:
         return self.gate.config
 
 
-_current: LtiaasSettings | None = None
+#: The settings in force, None until built (or after a change): read on every request.
+current_settings: LtiaasSettings | None = None
 _built: dict[bytes, LtiaasSettings] = {}
 
 
 def current() -> LtiaasSettings:
     """The settings in force, built on first use (a module global read on every request after that)."""
-    return _current or _rebuild()
+    return current_settings or _rebuild()
 
 
 def clear(**_: object) -> None:
     """Forget the settings in force (a ``setting_changed`` receiver; also for a test that changed the
     environment), so the next request reads them again."""
-    global _current
-    _current = None
+    global current_settings
+    current_settings = None
 
 
 def _rebuild() -> LtiaasSettings:
-    global _current
+    global current_settings
     raw = _raw()
     key = hashlib.sha256(repr(sorted(raw.items(), key=lambda item: item[0])).encode()).digest()
     built = _built.get(key)
@@ -94,7 +95,7 @@ def _rebuild() -> LtiaasSettings:
         if len(_built) >= _KEEP:
             del _built[next(iter(_built))]
         _built[key] = built
-    _current = built
+    current_settings = built
     return built
 
 

@@ -70,10 +70,11 @@ class LtiaasMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        gate = conf.current().gate
+        gate = (conf.current_settings or conf.current()).gate
         launch = None
         in_url = False
-        if not _passes(gate, request):
+        method = request.method or ""
+        if not gate.passes(method, request.path_info, method == "OPTIONS" and _preflight(request)):
             launch, error, in_url = _evaluate(gate, request)
             if launch is not None and gate.prefetch_idtoken:
                 error = gate.prefetch(launch)
@@ -93,10 +94,11 @@ class LtiaasMiddleware:
         return _leave(request, response, token, slot, gate, in_url)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        gate = conf.current().gate
+        gate = (conf.current_settings or conf.current()).gate
         launch = None
         in_url = False
-        if not _passes(gate, request):
+        method = request.method or ""
+        if not gate.passes(method, request.path_info, method == "OPTIONS" and _preflight(request)):
             launch, error, in_url = _evaluate(gate, request)
             if launch is not None and gate.prefetch_idtoken:
                 error = await gate.aprefetch(launch)
@@ -124,11 +126,10 @@ class LtiaasMiddleware:
         return None
 
 
-def _passes(gate: Gate, request: HttpRequest) -> bool:
-    method = request.method or ""
+def _preflight(request: HttpRequest) -> bool:
+    """Whether an ``OPTIONS`` request is a CORS preflight (the gate lets those through untouched)."""
     meta = request.META
-    preflight = method == "OPTIONS" and "HTTP_ORIGIN" in meta and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in meta
-    return gate.passes(method, request.path_info, preflight)
+    return "HTTP_ORIGIN" in meta and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in meta
 
 
 def _evaluate(gate: Gate, request: HttpRequest) -> tuple[Launch | None, LtiaasAuthError | None, bool]:
@@ -138,8 +139,8 @@ def _evaluate(gate: Gate, request: HttpRequest) -> tuple[Launch | None, LtiaasAu
     header = meta.get("HTTP_X_LTIK")
     body = body_kind = None
     too_large = False
-    if gate.body_sources:
-        content_type = meta.get("CONTENT_TYPE", "")
+    content_type = meta.get("CONTENT_TYPE")
+    if content_type and gate.body_sources:
         body_kind = body_source(content_type, gate.body_sources)
         if body_kind is not None:
             body, too_large = _read_body(request, gate.max_body_size)

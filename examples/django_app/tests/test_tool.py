@@ -11,7 +11,8 @@ import tempfile
 from pathlib import Path
 
 from django.core import mail
-from django.test import AsyncClient, Client, TestCase, override_settings
+import httpx
+from django.test import AsyncClient, Client, LiveServerTestCase, TestCase, override_settings
 from rest_framework.test import APIClient
 
 from ltiaas_auth import current_launch, parse_ltik
@@ -298,3 +299,16 @@ class AsyncClientTests(FakeLtiaasMixin, TestCase):
         ltik = self.fake.launch(user_id="ada")
         self.assertEqual((await client.get("/awhoami", headers={"X-Ltik": ltik})).status_code, 200)
         self.assertIsNone(credential_var.get())
+
+
+class LiveServerTests(FakeLtiaasMixin, LiveServerTestCase):
+    """Django's live server (a real WSGI server thread) runs the same ``MIDDLEWARE``."""
+
+    def test_live_server(self) -> None:
+        ltik = self.fake.launch(user_id="ada")
+        with httpx.Client(base_url=self.live_server_url, trust_env=False, timeout=10) as client:
+            self.assertEqual(client.get("/whoami", headers={"X-Ltik": ltik}).json()["user"], "ada")
+            self.assertEqual(client.get("/whoami").status_code, 401)
+            streamed = client.get("/stream", params={"ltik": ltik})
+            self.assertEqual(len(streamed.text.splitlines()), 3)
+            self.assertEqual(streamed.headers["referrer-policy"], "no-referrer")
