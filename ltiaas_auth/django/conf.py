@@ -22,7 +22,16 @@ from django.core.exceptions import ImproperlyConfigured
 from .._gate import Gate
 from ..config import LtiaasConfig
 
-__all__ = ["DEFAULT_SOURCES", "KEYS", "LtiaasSettings", "SettingsError", "clear", "current", "current_settings", "read"]
+__all__ = [
+    "DEFAULT_SOURCES",
+    "KEYS",
+    "LtiaasSettings",
+    "SettingsError",
+    "clear",
+    "current",
+    "current_settings",
+    "read",
+]
 
 #: The keys of the ``LTIAAS`` setting; anything else is a typo (check ``ltiaas_auth.E001``).
 KEYS = (

@@ -10,8 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from django.core import mail
 import httpx
+from django.core import mail
 from django.test import AsyncClient, Client, LiveServerTestCase, TestCase, override_settings
 from rest_framework.test import APIClient
 
