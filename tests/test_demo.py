@@ -379,7 +379,8 @@ def test_grading_without_grades_in_the_launch(client, fake_ltiaas):
 @pytest.mark.parametrize(
     ("fault", "code"),
     [
-        pytest.param({"status": 503}, "SERVICE_UNAVAILABLE", id="ltiaas-503"),
+        # every attempt fails: the client tries a GET three times (max_retries=2)
+        pytest.param({"status": 503, "count": 3}, "UPSTREAM_UNAVAILABLE", id="ltiaas-503"),
         pytest.param({"status": 200, "body": "<html>not json</html>"}, "UPSTREAM_UNAVAILABLE", id="not-json"),
     ],
 )

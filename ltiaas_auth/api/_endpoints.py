@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from ..headers import API_KEY_SCHEME, LAUNCH_SCHEME, SERVICE_SCHEME
@@ -263,8 +263,9 @@ def submit_score(
     timestamp: datetime | None = None,
     timeout: float | None = None,
 ) -> Call[None]:
-    """Send a user's score to the LMS (0 is a score). ``timestamp`` defaults to now; leaving out
-    ``score_given`` clears the user's result, as LTI AGS defines."""
+    """Send a user's score to the LMS (0 is a score). Without ``timestamp`` LTIAAS stamps the score
+    with the time it receives it; leaving out ``score_given`` clears the user's result, as LTI AGS
+    defines."""
     score = Score(
         user_id=user_id,
         activity_progress=ActivityProgress(activity_progress).value,
@@ -272,7 +273,7 @@ def submit_score(
         score_given=score_given,
         score_maximum=score_maximum,
         comment=comment,
-        timestamp=timestamp if timestamp is not None else datetime.now(UTC),
+        timestamp=timestamp,
     )
     return Call(SUBMIT_SCORE, ids=(line_item_id,), body=score.to_json(), timeout=timeout)
 

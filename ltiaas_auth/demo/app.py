@@ -4,31 +4,29 @@ Routes:
 
 - ``GET /launch``: the launch URL LTIAAS redirects to with ``?ltik=``; greets the user in their course
   (from the launch's idtoken, fetched once and cached).
-- ``GET /api/roster``: the course roster from LTIAAS (``GET /api/memberships``, following ``next`` pages).
+- ``GET /api/roster``: the course roster from LTIAAS (``GET /api/memberships``, every page).
 - ``POST /api/grade`` with ``{"scoreGiven": 0..10}``: posts the user's score to the LMS gradebook
   (``POST /api/lineitems/<id>/scores``) and answers with the result the LMS then holds.
 
 The browser sends the ltik as ``Authorization: Bearer`` to the API routes. The tool's own calls to LTIAAS go
-through :mod:`ltiaas_auth.clients.urllib`, which adds the current launch's ``LTIK-AUTH-V2`` header and
-pins the LTIAAS origin, so the API key never leaves the server for anywhere else. Errors answer in
-LTIAAS's error shape; a refused launch of the page renders as HTML for the person in front of it.
+through :class:`ltiaas_auth.api.LtiaasClient`, which authenticates with the current launch's
+``LTIK-AUTH-V2`` header and sends it only to the config's origin, so the API key never leaves the server
+for anywhere else. Errors answer in LTIAAS's error shape; a refused launch of the page renders as HTML for
+the person in front of it.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
-import urllib.request
+import weakref
 from http import HTTPStatus
-from http.client import HTTPException
 from typing import TYPE_CHECKING, Any
-from urllib.error import HTTPError
-from urllib.parse import quote, urlencode
 
 from flask import Flask, Response, jsonify, request
 
-from ..clients.urllib import build_opener
-from ..context import current_launch
+from ..api import IdToken, LtiaasClient
 from ..errors import LtiaasAuthError, MissingLtik, UpstreamError
 from ..wsgi import LtiaasMiddleware
 from .page import content_security_policy, error_page, launch_page
@@ -40,66 +38,20 @@ if TYPE_CHECKING:
 
     from ..config import LtiaasConfig
 
-__all__ = ["LINE_ITEM_LABEL", "SCORE_MAXIMUM", "LtiaasApi", "create_app", "rejection_app"]
+__all__ = ["LINE_ITEM_LABEL", "SCORE_MAXIMUM", "create_app", "rejection_app"]
 
 LINE_ITEM_LABEL = "Demo quiz"
 SCORE_MAXIMUM = 10
-_MAX_PAGES = 20  # a roster larger than this many pages is cut, rather than looping on a bad `next`
-
-
-class LtiaasApi:
-    """The tool's calls to LTIAAS, with the current credential, over the standard library's urllib.
-
-    ``ltiaas_auth.clients.urllib`` adds ``Authorization`` for the current launch and refuses any origin
-    but the config's; proxies are skipped for a loopback LTIAAS (the local fake).
-    """
-
-    def __init__(self, config: LtiaasConfig) -> None:
-        self.config = config
-        direct = [urllib.request.ProxyHandler({})] if config.origin[0] == "http" else []
-        self._opener = build_opener(config, *direct)
-
-    def __repr__(self) -> str:
-        return f"LtiaasApi({self.config!r})"
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """``method path`` on LTIAAS; the parsed JSON answer (None when empty), else ``UpstreamError``."""
-        data = None if body is None else json.dumps(body).encode()
-        headers = {"Accept": "application/json"}
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        outbound = urllib.request.Request(  # noqa: S310 - base_url is https, or http to loopback only
-            self.config.base_url + path, data=data, headers=headers, method=method
-        )
-        try:
-            with self._opener.open(outbound, timeout=self.config.timeout) as response:
-                raw = response.read()
-        except HTTPError as error:
-            with error:
-                answer = _json(error.read())
-            # LTIAAS's error body ({status, error, details}) is kept; anything else is not passed on.
-            upstream = answer if isinstance(answer, dict) and isinstance(answer.get("status"), int) else None
-            raise UpstreamError(
-                f"LTIAAS answered {error.code} to {method} {path.partition('?')[0]}.",
-                upstream_status=error.code,
-                body=upstream,
-            ) from None
-        except (OSError, HTTPException) as error:
-            raise UpstreamError(f"LTIAAS could not be reached ({type(error).__name__}).") from None
-        if not raw:
-            return None
-        answer = _json(raw)
-        if answer is None:
-            raise UpstreamError(
-                "LTIAAS answered with a body that is not JSON.", upstream_status=response.status
-            )
-        return answer
+_MAX_MEMBERS = 2000  # a roster is cut here rather than read without end
 
 
 def create_app(config: LtiaasConfig) -> Flask:
     """The demo tool for ``config``'s LTIAAS, with ``LtiaasMiddleware`` around Flask's WSGI app."""
     app = Flask(__name__)
-    ltiaas = LtiaasApi(config)
+    # One client for the app's life: its connections to LTIAAS are pooled and kept alive, and closed
+    # when the app goes away.
+    ltiaas = app.extensions["ltiaas_client"] = LtiaasClient(config)
+    weakref.finalize(app, ltiaas.close)
     # Outermost, so every request (and every Flask extension) sees the launch. Only the favicon, which
     # browsers fetch on their own without any ltik, is exempt. prefetch_idtoken lets through only ltiks
     # LTIAAS accepts (the idtoken is cached, so that costs one fetch per launch).
@@ -109,12 +61,12 @@ def create_app(config: LtiaasConfig) -> Flask:
 
     @app.get("/launch")
     def launch() -> Response:
-        idtoken = current_launch().idtoken()
+        idtoken = ltiaas.idtoken()  # from the cache the middleware filled
         nonce = secrets.token_urlsafe(16)
         page = launch_page(
             name=_user_name(idtoken),
             course=_course_title(idtoken),
-            roles=_short_roles(idtoken.get("user", {}).get("roles", [])),
+            roles=_short_roles(idtoken.user.roles),
             nonce=nonce,
         )
         response = Response(page, content_type="text/html; charset=utf-8")
@@ -124,25 +76,16 @@ def create_app(config: LtiaasConfig) -> Flask:
 
     @app.get("/api/roster")
     def roster() -> Response:
-        idtoken = current_launch().idtoken()
-        me = idtoken.get("user", {}).get("id")
-        answer = ltiaas.call("GET", "/api/memberships")
-        members: list[dict[str, Any]] = list(answer.get("members", []))
-        for _ in range(_MAX_PAGES - 1):
-            link = answer.get("next")
-            if not isinstance(link, str) or not link:
-                break
-            # A page link is passed back as `url`, percent-encoded exactly once.
-            answer = ltiaas.call("GET", "/api/memberships?" + urlencode({"url": link}))
-            members.extend(answer.get("members", []))
+        idtoken = ltiaas.idtoken()
+        members = itertools.islice(ltiaas.memberships(), _MAX_MEMBERS)  # follows every `next` page
         return _json_response(
             {
                 "course": _course_title(idtoken),
                 "members": [
                     {
-                        "name": member.get("name") or member.get("userId", "?"),
-                        "roles": _short_roles(member.get("roles", [])),
-                        "you": member.get("userId") == me,
+                        "name": member.name or member.user_id,
+                        "roles": _short_roles(member.roles),
+                        "you": member.user_id == idtoken.user.id,
                     }
                     for member in members
                 ],
@@ -155,34 +98,23 @@ def create_app(config: LtiaasConfig) -> Flask:
         score = body.get("scoreGiven") if isinstance(body, dict) else None
         if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= SCORE_MAXIMUM:
             return _error(400, "INVALID_SCORE", f"scoreGiven must be a number from 0 to {SCORE_MAXIMUM}.")
-        idtoken = current_launch().idtoken()
-        if not idtoken.get("services", {}).get("assignmentAndGrades", {}).get("available"):
+        idtoken = ltiaas.idtoken()
+        grades = idtoken.services.assignment_and_grades if idtoken.services else None
+        if grades is None or not grades.available:
             return _error(
                 400, "SERVICE_NOT_AVAILABLE_FOR_CONTEXT", "Grades are not available for this launch."
             )
         item_id = _line_item(ltiaas, idtoken)
-        user_id = idtoken["user"]["id"]
-        # A line item id is a URL: percent-encoded once, "/" included, to stand in the path.
-        scores = f"/api/lineitems/{quote(item_id, safe='')}/scores"
-        ltiaas.call(
-            "POST",
-            scores,
-            {
-                "userId": user_id,
-                "scoreGiven": score,
-                "scoreMaximum": SCORE_MAXIMUM,
-                "activityProgress": "Completed",
-                "gradingProgress": "FullyGraded",
-            },
-        )
-        results = ltiaas.call("GET", scores + "?" + urlencode({"userId": user_id}))["scores"]
+        user_id = idtoken.user.id
+        ltiaas.submit_score(item_id, user_id=user_id, score_given=score, score_maximum=SCORE_MAXIMUM)
+        results = list(ltiaas.results(item_id, user_id=user_id))
         if not results:
             return _error(502, "NO_RESULT", "The LMS holds no result for this score.")
         return _json_response(
             {
                 "lineItem": LINE_ITEM_LABEL,
-                "scoreGiven": results[0]["resultScore"],
-                "scoreMaximum": results[0]["resultMaximum"],
+                "scoreGiven": results[0].result_score,
+                "scoreMaximum": results[0].result_maximum,
             }
         )
 
@@ -224,30 +156,34 @@ def rejection_app(environ: WSGIEnvironment, start_response: StartResponse) -> It
     return [body]
 
 
-def _line_item(ltiaas: LtiaasApi, idtoken: dict[str, Any]) -> str:
+def _line_item(ltiaas: LtiaasClient, idtoken: IdToken) -> str:
     """The id of the launch's line item: the one LTIAAS names, else ours for this link (made once)."""
-    named = idtoken["services"]["assignmentAndGrades"].get("lineItemId")
-    if isinstance(named, str) and named:
-        return named
-    link = idtoken.get("launch", {}).get("resourceLink", {}).get("id")
-    query = "?" + urlencode({"resourceLinkId": link}) if link else ""
-    for item in ltiaas.call("GET", "/api/lineitems" + query).get("lineItems", []):
-        if item.get("label") == LINE_ITEM_LABEL:
-            return str(item["id"])
-    fields: dict[str, Any] = {"label": LINE_ITEM_LABEL, "scoreMaximum": SCORE_MAXIMUM}
-    if link:
-        fields["resourceLinkId"] = link
-    return str(ltiaas.call("POST", "/api/lineitems", fields)["id"])
+    grades = idtoken.services.assignment_and_grades if idtoken.services else None
+    if grades is not None and grades.line_item_id:
+        return grades.line_item_id
+    launch = idtoken.launch
+    link = launch.resource_link.id if launch is not None and launch.resource_link is not None else None
+    for item in ltiaas.line_items(resource_link_id=link):
+        if item.label == LINE_ITEM_LABEL and item.id:
+            return item.id
+    created = ltiaas.create_line_item(
+        label=LINE_ITEM_LABEL, score_maximum=SCORE_MAXIMUM, resource_link_id=link
+    )
+    if not created.id:
+        raise UpstreamError("LTIAAS created the line item without an id.")
+    return created.id
 
 
-def _user_name(idtoken: dict[str, Any]) -> str:
-    user = idtoken.get("user", {})
-    return str(user.get("name") or user.get("givenName") or user.get("id", "there"))
+def _user_name(idtoken: IdToken) -> str:
+    user = idtoken.user
+    return user.name or user.given_name or user.id or "there"
 
 
-def _course_title(idtoken: dict[str, Any]) -> str:
-    context = idtoken.get("launch", {}).get("context") or {}
-    return str(context.get("title") or context.get("label") or context.get("id") or "this course")
+def _course_title(idtoken: IdToken) -> str:
+    context = idtoken.launch.context if idtoken.launch is not None else None
+    if context is None:
+        return "this course"
+    return context.title or context.label or context.id or "this course"
 
 
 def _short_roles(roles: Iterable[str]) -> list[str]:
@@ -270,10 +206,3 @@ def _private(response: Response, status: int | None = None) -> Response:
         response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
