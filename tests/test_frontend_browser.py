@@ -46,13 +46,13 @@ DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 # --- the servers and the browser, once for the module
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fake() -> Iterator[FakeLtiaas]:
     with FakeLtiaas() as fake:
         yield fake
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def multipage(fake: FakeLtiaas) -> Iterator[tuple[str, RequestLog]]:
     log = RequestLog()
     app = create_multipage(fake.config())
@@ -61,21 +61,21 @@ def multipage(fake: FakeLtiaas) -> Iterator[tuple[str, RequestLog]]:
         yield server.url, log
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def spa(fake: FakeLtiaas) -> Iterator[tuple[str, RequestLog]]:
     log = RequestLog()
     with launch_logging("examples.spa.app"), asgi_server(log.asgi(create_spa(fake.config()))) as url:
         yield url, log
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def probe(fake: FakeLtiaas) -> Iterator[tuple[str, RequestLog]]:
     log = RequestLog()
     with ToolServer(log.wsgi(probe_app(fake.config()))) as server:
         yield server.url, log
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with chromium(tmp_path_factory.mktemp("chromium") / "profile") as driver:
         yield driver
@@ -195,6 +195,11 @@ def ready(driver: Any) -> bool:
     return bool(driver.execute_script("return document.documentElement.dataset.ready === 'yes'"))
 
 
+def relaunch_code(driver: Any) -> Any:
+    """The error code the middleware's relaunch page names on its ``<html>`` element."""
+    return driver.execute_script("return document.documentElement.getAttribute('data-ltiaas-error')")
+
+
 def tab_ltik(driver: Any) -> Any:
     return driver.execute_script("return sessionStorage.getItem('ltiaas.ltik')")
 
@@ -229,6 +234,9 @@ def test_multipage_carries_the_launch_through_links_forms_fetch_reload_and_back(
     # The page holds no ltik in its markup: the form's action was lent it only for the submission.
     action = tab.execute_script("return document.getElementById('note-form').getAttribute('action')")
     assert action == "/notes"
+    # Reloading the posted page asks for it again (GET, through the rejection page): nothing is posted twice.
+    reloaded(tab, "list", "Light is a wave")
+    assert text(tab, "list") == "Light is a wave"
 
     # A multipart form POST with a file.
     upload = tmp_path / "lab report.txt"
@@ -264,7 +272,7 @@ def test_multipage_carries_the_launch_through_links_forms_fetch_reload_and_back(
     assert all(ltik in entry.query for entry in posts)  # carried in the action URL, both encodings
     fetches = [entry for entry in entries if entry.path == "/api/me"]
     assert [entry.authorization for entry in fetches] == [f"Bearer {ltik}"]
-    assert sum(entry.status == 401 for entry in entries) == 2  # the reload and back: the rejection way
+    assert sum(entry.status == 401 for entry in entries) == 3  # the reloads and back: the rejection way
     assert_no_trace_in_the_browser(tab, ltik)
     assert tab_ltik(tab) == ltik
 
@@ -412,6 +420,7 @@ def test_an_expired_ltik_shows_the_relaunch_page_and_json_callers_get_ltiaas_err
     assert (entry.status, entry.app_ran) == (401, False)
     assert tab.execute_script("return document.contentType") == "text/html"
     assert tab.execute_script("return performance.getEntriesByType('navigation')[0].responseStatus") == 401
+    assert relaunch_code(tab) == "LTIK_EXPIRED"
     assert expired not in tab.page_source
     assert tab_ltik(tab) is None  # a refused ltik is not kept
 
@@ -427,17 +436,31 @@ def test_an_expired_ltik_shows_the_relaunch_page_and_json_callers_get_ltiaas_err
     entries = log.since(mark)
     assert [(entry.path, entry.status) for entry in entries] == [("/launch", 401)]
     assert tab.execute_script("return document.contentType") == "text/html"
+    assert relaunch_code(tab) == "MISSING_LTIK"  # the reload came without it: open it again from the course
     assert expired not in tab.page_source
     assert valid not in tab.page_source
 
-    # The same URL asked for as JSON: LTIAAS's error shape.
+    # The same URL fetched as JSON from that page (ltik.js sends the tab's expired ltik): LTIAAS's error.
+    status, body = tab.execute_async_script(
+        """
+        const done = arguments[0];
+        fetch("/launch", {headers: {Accept: "application/json"}})
+          .then((r) => r.json().then((body) => done([r.status, body])), (error) => done([0, String(error)]));
+        """
+    )
+    assert status == 401
+    assert (body["status"], body["details"]["message"]) == (401, "LTIK_EXPIRED")
+    assert log.since(mark)[-1].authorization == f"Bearer {expired}"
+
+    # And from outside the browser: the same.
     request = urllib.request.Request(  # noqa: S310 - an http:// URL on loopback
         f"{base}/launch", headers={"Accept": "application/json", "Authorization": f"Bearer {expired}"}
     )
     with pytest.raises(HTTPError) as refused:
         DIRECT.open(request, timeout=5)
-    assert refused.value.code == 401
-    body = json.loads(refused.value.read())
+    with refused.value as answer:  # closed: the connection is released
+        assert answer.code == 401
+        body = json.loads(answer.read())
     assert (body["status"], body["details"]["message"]) == (401, "LTIK_EXPIRED")
     assert expired not in json.dumps(body)
 
