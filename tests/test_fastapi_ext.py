@@ -339,6 +339,19 @@ class _RecordingScope(dict[str, Any]):
         return super().get(key, default)
 
 
+class _Recorder:
+    """Pure ASGI middleware, inside the gate: hands the app a scope that records who reads the launch."""
+
+    def __init__(self, app: Any, readers: list[int]) -> None:
+        self.app = app
+        self.readers = readers
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        recording = _RecordingScope(scope)
+        recording.readers = self.readers
+        await self.app(recording, receive, send)
+
+
 async def test_the_dependencies_run_on_the_event_loop_thread_even_for_a_sync_endpoint(
     fake: FakeLtiaas,
 ) -> None:
@@ -349,14 +362,8 @@ async def test_the_dependencies_run_on_the_event_loop_thread_even_for_a_sync_end
     def sync_endpoint(launch: CurrentLaunch) -> dict[str, int]:  # a plain def: run in the threadpool
         return {"endpoint": threading.get_ident()}
 
-    async def record(scope: Any, receive: Any, send: Any) -> None:
-        recording = _RecordingScope(scope)
-        recording.readers = readers
-        await router(recording, receive, send)
-
-    install(app, fake.config())
-    router = app.router
-    app.router = record  # type: ignore[assignment]
+    app.add_middleware(_Recorder, readers=readers)
+    install(app, fake.config())  # added last: the gate is outside the recorder
     ltik = fake.launch()
     loop_thread = threading.get_ident()
     async with httpx.AsyncClient(
@@ -364,9 +371,9 @@ async def test_the_dependencies_run_on_the_event_loop_thread_even_for_a_sync_end
     ) as client:
         answer = await client.get("/sync", headers=bearer(ltik))
     assert answer.status_code == 200, answer.text
-    assert readers
-    assert set(readers) == {loop_thread}
-    assert answer.json()["endpoint"] != loop_thread
+    assert readers  # the dependency read the launch...
+    assert set(readers) == {loop_thread}  # ...on the event loop's thread
+    assert answer.json()["endpoint"] != loop_thread  # while the endpoint ran in the threadpool
 
 
 # --- websockets -----------------------------------------------------------------------------------------

@@ -532,3 +532,23 @@ def test_the_relaunch_page_is_the_apps_template_when_it_has_one(fake: FakeLtiaas
     nonce = re.search(r"script-src 'nonce-([^']+)'", answer.headers["Content-Security-Policy"])[1]  # type: ignore[index]
     assert answer.status_code == 401
     assert page.startswith(f'<h1>MISSING_LTIK</h1><script nonce="{nonce}">')
+
+
+def test_a_redis_url_from_app_config_shares_idtokens_between_apps(fake: FakeLtiaas) -> None:
+    """Two apps (two worker processes, as far as their caches know) on one Redis: one fetch per launch."""
+    from redis_server import shared_redis
+
+    from ltiaas_auth.redis_store import RedisIdtokenStore
+
+    with shared_redis() as server:
+        apps = [build(fake, "init_app", LTIAAS_REDIS_URL=server.url) for _ in range(2)]
+        stores = [app.extensions["ltiaas"].config.idtoken_store for app in apps]
+        assert all(isinstance(store, RedisIdtokenStore) for store in stores)
+        ltik = fake.launch(user_id="shared")
+        try:
+            answers = [app.test_client().get("/second", headers={"X-Ltik": ltik}).json for app in apps]
+        finally:
+            for store in stores:
+                store.client.close()
+    assert [answer["user"] for answer in answers] == ["shared", "shared"]
+    assert [call.path for call in fake.calls].count("/api/idtoken") == 1
