@@ -63,6 +63,11 @@ class Target:
     command: tuple[str, ...]
     routes: tuple[str, ...]
 
+    @property
+    def workers(self) -> int:
+        """Worker processes, each with its own caches and refusal memory (gunicorn's ``-w``, else 1)."""
+        return int(self.command[self.command.index("-w") + 1]) if "-w" in self.command else 1
+
 
 #: The examples as shipped: the soak drives exactly what users copy.
 TARGETS = {
@@ -373,6 +378,7 @@ def report(
     memory: tuple[tuple[int, int], tuple[int, int]],
     samples: list[int],
     fetches: int,
+    forged_calls: tuple[int, int],
 ) -> list[str]:
     total = sum(tally.statuses.values())
     fivexx = sum(count for (_, status), count in tally.statuses.items() if status >= 500)
@@ -390,6 +396,7 @@ def report(
         f"end {memory[1][1] / 1024:.1f} MiB ({memory[1][0]} processes)",
         f"server memory over the run (MiB): {', '.join(f'{kib / 1024:.1f}' for kib in samples)}",
         f"idtoken fetches from LTIAAS: {fetches}",
+        forged_line(tally, *forged_calls, target.workers),
         "status by kind: "
         + ", ".join(
             f"{kind} {dict(sorted((s, c) for (k, s), c in tally.statuses.items() if k == kind))}"
@@ -400,6 +407,20 @@ def report(
     if tally.latencies:
         lines.append(f"mean latency {statistics.fmean(tally.latencies) * 1000:.1f} ms")
     return lines
+
+
+def forged_line(tally: Tally, calls: int, distinct: int, workers: int) -> str:
+    """LTIAAS calls per forged (tampered) request: refusal memory makes it about 0 after each forged
+    ltik's first request in each worker (one call per forged ltik per ``refusal_ttl`` per worker
+    process without a shared store)."""
+    requests = sum(count for (kind, _), count in tally.statuses.items() if kind == "tampered")
+    per_request = calls / requests if requests else 0.0
+    after_first = max(0, calls - distinct * workers) / requests if requests else 0.0
+    return (
+        f"LTIAAS calls per forged request: {per_request:.4f} ({calls} calls for {requests} tampered "
+        f"requests over {distinct} forged ltiks and {workers} worker(s); after each one's first per "
+        f"worker: {after_first:.4f})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -448,8 +469,12 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 seconds = time.monotonic() - started
                 after = server_rss(pid)
-            fetches = sum(1 for call in fake.calls if call.path == "/api/idtoken")
-            lines += report(target, tally, seconds, (before, after), samples, fetches)
+            idtoken_calls = [call for call in fake.calls if call.path == "/api/idtoken"]
+            refused = [call for call in idtoken_calls if call.status == 401]
+            forged_calls = (len(refused), len({call.authorization for call in refused}))
+            lines += report(
+                target, tally, seconds, (before, after), samples, len(idtoken_calls), forged_calls
+            )
             fivexx = any(status >= 500 for (_, status) in tally.statuses)
             failed = failed or bool(tally.mismatched) or fivexx
     print("\n".join(lines))
