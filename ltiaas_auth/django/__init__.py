@@ -7,8 +7,20 @@ rejections. See docs/django.md for the settings, the decorators, CSRF, the error
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from . import conf
 from .decorators import launch_required, ltik_exempt
 from .middleware import LtiaasMiddleware
 from .user import LtiUser
 
-__all__ = ["LtiUser", "LtiaasMiddleware", "launch_required", "ltik_exempt"]
+if TYPE_CHECKING:
+    from ..config import LtiaasConfig
+
+__all__ = ["LtiUser", "LtiaasMiddleware", "get_config", "launch_required", "ltik_exempt"]
+
+
+def get_config() -> LtiaasConfig:
+    """The ``LtiaasConfig`` built from the ``LTIAAS`` setting, the one the middleware's launches carry
+    (for an API client, a job's ``service_context``…). A setting change gives a new one."""
+    return conf.current().config
