@@ -151,8 +151,8 @@ class Exchange:
         if asked is not None and asked > policy.max_retry_wait:
             return None  # LTIAAS asks for longer than we may wait: the caller gets RateLimited at once
         wait = asked if asked is not None else policy.backoff(self._retries)
-        if time.monotonic() + wait + 0.001 >= self.deadline:
-            return None
+        if time.monotonic() + wait + self.timeout > self.deadline:
+            return None  # the retry could not finish before the call's deadline
         self._retries += 1
         return wait
 
