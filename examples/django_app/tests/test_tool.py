@@ -8,14 +8,18 @@ import json
 import re
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from django.conf import settings
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, LiveServerTestCase, TestCase, override_settings
 from rest_framework.test import APIClient
 
-from ltiaas_auth import current_launch, parse_ltik
+from ltiaas_auth import UpstreamError, current_launch, parse_ltik
 from ltiaas_auth.context import credential_var
 from ltiaas_auth.testing import FakeLtiaas
 
@@ -149,6 +153,34 @@ class RejectionTests(FakeLtiaasMixin, TestCase):
         self.assertIn("could not reach its learning platform service", page.text)
 
 
+def failing_middleware(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """A middleware below ours whose LTIAAS call fails: Django turns the error into its bare 500."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if request.path == "/whoami":
+            raise UpstreamError("LTIAAS is down", upstream_status=503)
+        return get_response(request)
+
+    return middleware
+
+
+class BareServerErrorTests(FakeLtiaasMixin, TestCase):
+    @override_settings(MIDDLEWARE=[*settings.MIDDLEWARE, f"{__name__}.failing_middleware"])
+    def test_djangos_bare_500_after_an_ltiaas_error_is_replaced(self) -> None:
+        ltik = self.fake.launch()
+        response = Client(raise_request_exception=False).get("/whoami", headers={"X-Ltik": ltik})
+        self.assertEqual(response.status_code, 502)
+        self.assertEqual(response.json()["details"]["message"], "UPSTREAM_UNAVAILABLE")
+
+    def test_our_programming_errors_stay_djangos_500(self) -> None:
+        with override_settings(LTIAAS=ltiaas_settings(self.fake, EXEMPT=["/whoami"])):
+            response = Client(raise_request_exception=False).get("/whoami")  # NoLaunchContext
+        self.assertEqual(response.status_code, 500)
+        self.assertNotIn(b"NO_LAUNCH_CONTEXT", response.content)
+
+
 class SettingsTests(FakeLtiaasMixin, TestCase):
     def test_override_settings_is_read_on_the_next_request(self) -> None:
         ltik = self.fake.launch()
@@ -197,6 +229,18 @@ class CsrfTests(FakeLtiaasMixin, TestCase):
             "/submit", f"score=9&ltik={self.ltik}", content_type="application/x-www-form-urlencoded"
         )
         self.assertEqual(urlencoded.json(), {"score": "9", "user": "ada"})
+
+    def test_the_view_still_reads_the_body_files_included(self) -> None:
+        upload = SimpleUploadedFile("essay.txt", b"x" * 1000, content_type="text/plain")
+        response = self.csrf_client.post("/submit", {"score": "6", "ltik": self.ltik, "essay": upload})
+        self.assertEqual(response.json(), {"score": "6", "user": "ada", "files": {"essay": 1000}})
+
+    def test_a_body_too_large_to_read_says_so(self) -> None:
+        response = self.csrf_client.post("/submit", {"score": "1" * 70_000, "ltik": self.ltik})
+        self.assertEqual(response.status_code, 401)
+        self.assertIn("too large to read for its ltik", response.json()["details"]["description"])
+        header = self.csrf_client.post("/submit", {"score": "1" * 70_000}, headers={"X-Ltik": self.ltik})
+        self.assertEqual(header.status_code, 200)  # the header needs no body read
 
     def test_the_page_form_carries_the_ltik(self) -> None:
         page = self.csrf_client.get("/page", headers={"X-Ltik": self.ltik}).content.decode()
