@@ -436,9 +436,11 @@ def test_the_session_fixture_is_one_fake_for_the_session(
 
 
 @pytest.fixture
-def official(tls_fake: FakeLtiaas) -> Any:
+def official(tls_fake: FakeLtiaas) -> Iterator[Any]:
     """``LTIAASLaunch`` for a launch (it always speaks https: the TLS fake, its CA trusted)."""
     from ltiaas import LTIAASLaunch
+
+    made: list[Any] = []
 
     def make(ltik: str | None = None, service_key: str | None = None) -> Any:
         client = LTIAASLaunch(
@@ -446,9 +448,12 @@ def official(tls_fake: FakeLtiaas) -> Any:
         )
         client._request_handler.session.verify = tls_fake.ca_file
         client._request_handler.session.trust_env = False  # loopback: no proxy
+        made.append(client)
         return client
 
-    return make
+    yield make
+    for client in made:
+        client._request_handler.session.close()
 
 
 @pytest.fixture
@@ -517,3 +522,35 @@ def test_the_official_client_clears_a_score(
     assert b'"scoreGiven": null' in tls_fake.calls[-1].body
     assert tls_fake.scores(item.id) == []
     assert [call.scheme for call in tls_fake.calls] == ["SERVICE-AUTH-V1"] * 3
+
+
+# --- the typed API client on the fake (fake.client(), fake.async_client())
+
+
+def test_the_api_client_works_against_the_tls_fake(tls_fake: FakeLtiaas) -> None:
+    from ltiaas_auth.context import launch_context
+
+    ltik = tls_fake.launch(user_id="u1", roles=["Instructor"], context_id="c1")
+    tls_fake.add_members("c1", ["u2", "u3"])
+    with tls_fake.client() as client, launch_context(tls_fake.config(), ltik):
+        assert client.idtoken().user.id == "u1"
+        assert sorted(member.user_id for member in client.memberships(limit=2)) == ["u1", "u2", "u3"]
+        item = client.create_line_item(label="Quiz", score_maximum=10)
+        client.submit_score(item.id, user_id="u2", score_given=0, score_maximum=10)
+    assert [(s["userId"], s["resultScore"]) for s in tls_fake.scores(item.id)] == [("u2", 0)]
+    assert {call.scheme for call in tls_fake.calls} == {"LTIK-AUTH-V2"}
+
+
+def test_the_async_api_client_works_against_the_fake(fake_ltiaas: FakeLtiaas) -> None:
+    import asyncio
+
+    from ltiaas_auth.context import launch_context
+
+    ltik = fake_ltiaas.launch(user_id="u1")
+
+    async def main() -> list[str]:
+        async with fake_ltiaas.async_client() as client:
+            with launch_context(fake_ltiaas.config(), ltik):
+                return [member.user_id async for member in client.memberships()]
+
+    assert asyncio.run(main()) == ["u1"]

@@ -271,7 +271,7 @@ def scripted_launch(report: Report, fake: FakeLtiaas, config: LtiaasConfig, tool
     calls = list(fake.calls)
     for call in calls:
         query = f"?{urlencode(call.query)}" if call.query else ""
-        scheme = (call.authorization or "none").split(" ", 1)[0]
+        scheme = call.scheme or "none"
         report.line(f"     {call.method:<5}{_middle(call.path + query, 62):<64}{call.status}  [{scheme}]")
     fetches = sum(call.path == "/api/idtoken" for call in calls)
     report.check(
@@ -280,7 +280,7 @@ def scripted_launch(report: Report, fake: FakeLtiaas, config: LtiaasConfig, tool
     )
     report.check(
         bool(calls)
-        and all((call.authorization or "").startswith("LTIK-AUTH-V2 ") for call in calls)
+        and all(call.scheme == "LTIK-AUTH-V2" for call in calls)
         and all(call.status is not None and 200 <= call.status < 300 for call in calls),
         "every call carried the current launch's header (LTIK-AUTH-V2) and succeeded",
     )
