@@ -54,7 +54,7 @@ class RedactingSpanProcessor(SpanProcessor):
         self.redactor = Redactor(config, secrets=secrets)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        for name, value in (span.attributes or {}).items():
+        for name, value in list((span.attributes or {}).items()):  # a copy: set_attribute changes the dict
             if name in URL_ATTRIBUTES and isinstance(value, str):
                 masked = redact_url(value, self.redactor)
                 if masked != value:

@@ -17,9 +17,10 @@ os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http/dup")
 
 import pytest
 from helpers import asgi_scope, call_asgi, call_wsgi, wsgi_environ
+from opentelemetry.context import Context
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware as AsgiTelemetry
 from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware as WsgiTelemetry
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -154,3 +155,24 @@ def test_without_the_processor_the_spans_carry_the_ltik(
     assert ltik in str(attributes["url.query"])
     assert "http.request.header.authorization" in attributes
     assert "http.request.header.x_ltik" in attributes
+
+
+class StartSeen(SpanProcessor):
+    """A wrapped processor that records the attributes of each span as it starts."""
+
+    def __init__(self) -> None:
+        self.started: list[dict[str, Any]] = []
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        self.started.append(dict(span.attributes or {}))
+
+
+def test_the_live_span_is_masked_when_it_starts() -> None:
+    """Processors that read a span while it runs (the wrapped one) see the URL attributes masked already."""
+    seen = StartSeen()
+    provider = TracerProvider()
+    provider.add_span_processor(RedactingSpanProcessor(seen))
+    attributes = {"url.query": "ltik=opaque&page=2", "http.target": "/launch?ltik=opaque", "n": 1}
+    with provider.get_tracer(__name__).start_as_current_span("GET /launch", attributes=attributes):
+        pass
+    assert seen.started == [{"url.query": "ltik=***&page=2", "http.target": "/launch?ltik=***", "n": 1}]
