@@ -273,6 +273,9 @@ def probe_app(config: LtiaasConfig) -> Callable[..., Iterable[bytes]]:
             '</form><form id="here-get" method="get" action="/unit?dropped=1"><input name="q" value="2">'
             '<button id="here-get-go">go</button></form><form id="here-post" method="post" action="/unit">'
             '<button id="here-post-go" formaction="/unit?via=button">go</button></form>'
+            '<form id="shadowed" method="post" action="/unit?shadowed=1"><input name="action" value="save">'
+            '<input name="method" value="get"><input name="elements">'
+            '<button id="shadowed-go">go</button></form>'
         )
         ready = f'<script nonce="{nonce}">document.documentElement.dataset.ready = "yes";</script>'
         mark = ' data-ltiaas-error="MISSING_LTIK"' if marked else ""

@@ -644,6 +644,7 @@ def test_same_origin_forms_and_links_of_every_kind_carry_it(
         ("here", f"from=link&{carried}", f"{base}/unit?from=link#top"),
         ("here-get-go", f"q=2&{carried}", f"{base}/unit?q=2"),  # GET: the ltik goes in as a field
         ("here-post-go", f"via=button&{carried}", f"{base}/unit?via=button"),  # the button's formaction
+        ("shadowed-go", f"shadowed=1&{carried}", f"{base}/unit?shadowed=1"),  # fields named action, method
     ]
     for element, query, address in steps:
         go(tab, f"{base}/page")  # through the rejection page, with the tab's ltik

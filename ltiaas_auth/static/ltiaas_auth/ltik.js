@@ -6,11 +6,11 @@
  */
 (function (window) {
   "use strict";
-  if (window.ltiaas) { return; } // included twice: the first copy does the work
+  if (window.ltiaas && window.ltiaas.version) { return; } // included twice: the first copy does the work
 
   var document = window.document, location = window.location;
   var KEY = "ltiaas.ltik";
-  var RETRIED = "ltiaas.retried"; // URLs asked for again since the last page served (the loop guard)
+  var RETRIED = "ltiaas.retried"; // the loop guard: URLs asked for again since a page was served
   var MAX_AGE = 86400; // LTIAAS's ltik lifetime in seconds, for a token with "iat" and no "exp"
   var JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
@@ -49,7 +49,7 @@
     return { href: rest.slice(0, queryAt) + (kept.length ? "?" + kept.join("&") : "") + hash, ltiks: ltiks };
   }
 
-  // The one ltik among values: null when none, when two differ (the server refuses those), or not a JWS.
+  // The one ltik among values; null when none, two differ (the server refuses those) or not a JWS.
   function single(values) {
     var one = values[0] || null;
     for (var i = 1; i < values.length; i++) { if (values[i] !== one) { return null; } }
@@ -101,7 +101,7 @@
     } catch (blocked) { /* this page keeps it in memory */ }
   }
 
-  var pageLtik = null; // this page's own launch: what it was opened with, else the tab's when it loaded
+  var pageLtik = null; // this page's own launch: from its URL, else the tab's when it loaded
 
   function current() { return pageLtik || single([read(KEY)]); }
 
@@ -114,7 +114,7 @@
   var navigation = window.performance && performance.getEntriesByType
     ? performance.getEntriesByType("navigation")[0] : null;
   var status = navigation ? navigation.responseStatus : undefined;
-  // The rejection page marks its <html>; elsewhere the navigation's own status (where exposed) tells.
+  // The rejection page marks its <html>; else the navigation's status tells, where exposed.
   var code = document.documentElement.getAttribute("data-ltiaas-error");
   var retried = [];
   try { retried = JSON.parse(read(RETRIED) || "[]"); } catch (garbled) { /* none */ }
@@ -124,10 +124,9 @@
     if (fromUrl) { write(KEY, fromUrl); }
     pageLtik = current();
   } else if (found.ltiks.length) {
-    if (fromUrl && read(KEY) === fromUrl) { write(KEY, null); } // refused with this very ltik: forget it
+    if (fromUrl && read(KEY) === fromUrl) { write(KEY, null); } // this very ltik was refused
   } else if ((code ? code === "MISSING_LTIK" : status === 401) && valid(current()) && retried.indexOf(here) < 0) {
-    // A navigation without the ltik (reload, back, a redirect): ask again once with the tab's; an expired
-    // one leaves this page (open the activity again from the course) as it is.
+    // A navigation without it (reload, back, a redirect): ask again, once; an expired one leaves the page.
     retried.push(here);
     write(RETRIED, JSON.stringify(retried.slice(-20)));
     location.replace(withLtik(here, current()));
@@ -149,7 +148,7 @@
             init = Object.assign({}, init, { headers: headers });
           }
         }
-      } catch (unusable) { /* fetch reports a bad input itself */ }
+      } catch (unusable) { /* fetch reports it */ }
       return nativeFetch.call(window, input, init);
     };
   }
@@ -157,7 +156,7 @@
   var XHR = window.XMLHttpRequest && window.XMLHttpRequest.prototype;
   if (XHR) {
     var open = XHR.open, setRequestHeader = XHR.setRequestHeader, send = XHR.send;
-    var pending = new WeakMap(); // request -> {same, authorized}
+    var pending = new WeakMap();
     XHR.open = function (method, url) {
       pending.set(this, { same: sameOrigin(url), authorized: false });
       return open.apply(this, arguments);
@@ -178,7 +177,7 @@
 
   // --- same-origin links and forms: the ltik in the URL they go to
 
-  // Gives element's attribute the value until the navigation has read it, so the markup never keeps it.
+  // Lends element the attribute value until the navigation has read it: the markup never keeps it.
   function lend(element, name, value) {
     var had = element.hasAttribute(name), before = element.getAttribute(name);
     element.setAttribute(name, value);
@@ -195,18 +194,24 @@
     }
     if (!link || !link.hasAttribute("href") || typeof link.href !== "string" || !sameOrigin(link.href)) { return; }
     var target = link.href.split("#"), page = location.href.split("#")[0];
-    if (strip(link.href).ltiks.length || (target.length > 1 && target[0] === page)) { return; } // its own; a fragment
+    if (strip(link.href).ltiks.length || (target.length > 1 && target[0] === page)) { return; } // has one; #x
     lend(link, "href", withLtik(link.href, ltik));
+  }
+
+  // A form's own properties, not the fields that shadow them (<input name="action"> is common).
+  function formProperty(form, name) {
+    return Object.getOwnPropertyDescriptor(HTMLFormElement.prototype, name).get.call(form);
   }
 
   function onForm(form, submitter) {
     var ltik = current();
     var own = function (name) { return !!submitter && submitter.hasAttribute(name); };
-    var method = (own("formmethod") ? submitter.formMethod : form.method || "get").toLowerCase();
-    var action = own("formaction") ? submitter.formAction : form.action;
+    var method = String(own("formmethod") ? submitter.formMethod : formProperty(form, "method")).toLowerCase();
+    var action = own("formaction") ? submitter.formAction : formProperty(form, "action");
     if (!ltik || method === "dialog" || !sameOrigin(action)) { return; }
     if (method === "get") { // the fields replace the action's query: the ltik goes in as a field
-      for (var i = 0; i < form.elements.length; i++) { if (form.elements[i].name === "ltik") { return; } }
+      var fields = formProperty(form, "elements");
+      for (var i = 0; i < fields.length; i++) { if (fields[i].name === "ltik") { return; } }
       var field = document.createElement("input");
       field.type = "hidden";
       field.name = "ltik";
@@ -231,7 +236,7 @@
     };
   }
 
-  // --- the API, for the tool's code and libraries that call the server some other way
+  // --- the API, for code that calls the server some other way
 
   window.ltiaas = Object.freeze({
     version: "1",
