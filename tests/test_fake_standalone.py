@@ -17,10 +17,13 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import jwt
 import pytest
 from fake_client import Answer, call, connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ltiaas_auth import LtiaasConfig, UpstreamError
 from ltiaas_auth.context import make_launch
 from ltiaas_auth.testing import DeepLinkReturn, FakeLtiaas, make_idtoken
+from ltiaas_auth.testing._fake_browser import LAUNCH_PARAMETERS
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
@@ -554,3 +557,46 @@ def test_the_async_api_client_works_against_the_fake(fake_ltiaas: FakeLtiaas) ->
                 return [member.user_id async for member in client.memberships()]
 
     assert asyncio.run(main()) == ["u1"]
+
+
+# --- properties: whatever a browser or a client sends, an answer (never a 500, never a drop)
+
+QUERY_NAMES = (*LAUNCH_PARAMETERS, "junk")
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    query=st.lists(st.tuples(st.sampled_from(QUERY_NAMES), st.text(max_size=30)), max_size=6),
+)
+def test_any_launch_query_is_a_redirect_or_a_400(
+    fake_ltiaas: FakeLtiaas, query: list[tuple[str, str]]
+) -> None:
+    answer = send(fake_ltiaas, "GET", f"/lti/launch?{urlencode([('tool_url', TOOL), *query])}")
+    assert answer.status in (302, 400)
+    if answer.status == 302:
+        assert answer.headers["location"].startswith(f"{TOOL}?ltik=")
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "get", "PATCH"]),
+    segments=st.lists(
+        st.sampled_from(
+            ["api", "admin", "lti", "idtoken", "lineitems", "platforms", "scores", "%2F", "x", ""]
+        ),
+        max_size=5,
+    ),
+    body=st.one_of(
+        st.none(), st.binary(max_size=40), st.dictionaries(st.text(max_size=8), st.none(), max_size=3)
+    ),
+)
+def test_any_request_gets_an_answer_in_ltiaas_shape_or_a_page(
+    fake_ltiaas: FakeLtiaas, method: str, segments: list[str], body: Any
+) -> None:
+    ltik = fake_ltiaas.launch()
+    answer = send(
+        fake_ltiaas, method, "/" + "/".join(segments), auth=launch_auth(fake_ltiaas, ltik), body=body
+    )
+    assert answer.status < 500
+    if answer.headers.get("content-type", "").startswith("application/json"):
+        assert answer.body["status"] == answer.status

@@ -414,7 +414,11 @@ class FakeLtiaas:
             if self._faults:
                 response = self._faults.popleft().response
             else:
-                response = handle(self._state, settings, incoming)
+                try:
+                    response = handle(self._state, settings, incoming)
+                except Exception as error:  # a defect of the fake: a visible 500, never a silent drop
+                    description = f"FakeLtiaas failed on this request ({type(error).__name__})."
+                    response = json_response(error_body(500, "INTERNAL_SERVER_ERROR", description), 500)
             status = None if response is None else response.status_code
             self.calls.append(
                 FakeCall(
