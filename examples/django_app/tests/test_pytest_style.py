@@ -87,3 +87,10 @@ def test_drf_api_client(ltiaas: FakeLtiaas) -> None:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {ltik}")
     assert client.get("/api/me").json()["user"] == "ada"
+
+
+def test_drf_without_a_launch_is_drfs_401(ltiaas: FakeLtiaas, settings: SettingsWrapper) -> None:
+    settings.LTIAAS = ltiaas_settings(ltiaas, REQUIRE=False)
+    response = APIClient().get("/api/me")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
