@@ -806,4 +806,4 @@ def test_plugin_fixture_works_in_a_project_without_conftest() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
+    assert "2 passed" in result.stdout

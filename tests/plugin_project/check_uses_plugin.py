@@ -14,3 +14,9 @@ def test_idtoken_names_the_launched_user(fake_ltiaas):
         idtoken = json.load(response)
     assert idtoken["user"]["id"] == "plugin-user"
     assert idtoken["user"]["roles"] == ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"]
+
+
+def test_the_session_fake_is_shared(fake_ltiaas_session, request):
+    assert request.getfixturevalue("fake_ltiaas_session") is fake_ltiaas_session
+    with urllib.request.urlopen(f"{fake_ltiaas_session.url}/", timeout=5) as response:  # noqa: S310 - loopback
+        assert b"FakeLtiaas" in response.read()
