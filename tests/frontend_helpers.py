@@ -279,7 +279,11 @@ def probe_app(config: LtiaasConfig) -> Callable[..., Iterable[bytes]]:
         )
         ready = f'<script nonce="{nonce}">document.documentElement.dataset.ready = "yes";</script>'
         mark = ' data-ltiaas-error="MISSING_LTIK"' if marked else ""
-        document = f"<!doctype html><html{mark}><head>{tag}</head><body>{body}{ready}</body></html>".encode()
+        if "clobber" in query:  # an element named like the API, before the script
+            page = f'<html><body><div id="ltiaas"></div>{tag}{ready}</body></html>'
+        else:
+            page = f"<html{mark}><head>{tag}</head><body>{body}{ready}</body></html>"
+        document = f"<!doctype html>{page}".encode()
         headers = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]
         headers.append(
             ("Content-Security-Policy", f"script-src 'nonce-{nonce}'; object-src 'none'; base-uri 'none'")

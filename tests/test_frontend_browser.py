@@ -747,3 +747,12 @@ def test_links_opened_in_a_new_tab_carry_it_there(
     [entry] = log.since(mark)
     assert entry.carries(ltik)
     assert tab_ltik(tab) == ltik
+
+
+def test_an_element_named_ltiaas_does_not_stop_it(tab: Any, probe: tuple[str, RequestLog]) -> None:
+    base, _ = probe
+    go(tab, f"{base}/unit?clobber=1&{urlencode({'ltik': 'aa.bb.cc'})}")
+    until(tab, ready, "the page")
+    assert tab.current_url == f"{base}/unit?clobber=1"
+    assert tab.execute_script("return typeof window.ltiaas.strip") == "function"
+    assert tab.execute_script("return window.ltiaas.ltik") == "aa.bb.cc"
