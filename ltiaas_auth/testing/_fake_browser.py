@@ -96,8 +96,8 @@ def _picker(state: FakeState, request: ApiRequest) -> Response:
 
     users = tuple((user_id, f"{name} ({role})") for user_id, name, role in SAMPLE_USERS)
 
-    def url_field(label: str, field_id: str) -> str:
-        value = html.escape(request.settings.tool_url or "")
+    def url_field(label: str, field_id: str, value: str = "") -> str:
+        value = html.escape(value)
         return (
             f'<label>{label} <input id="{field_id}" name="tool_url" type="url" required size="40"'
             f' value="{value}"></label>'
@@ -113,7 +113,7 @@ def _picker(state: FakeState, request: ApiRequest) -> Response:
         + options(
             "message_type", (("resource_link", "Resource link launch"), ("deep_linking", "Deep linking"))
         )
-        + f"</label>{url_field('Tool launch URL', 'tool_url')}"
+        + f"</label>{url_field('Tool launch URL', 'tool_url', request.settings.tool_url or '')}"
         '<button id="launch" type="submit">Launch</button></form>'
         "<h2>Dynamic registration</h2>"
         '<form id="register-form" action="/lti/register" method="get">'
@@ -128,7 +128,7 @@ def launch_keywords(query: Mapping[str, str]) -> dict[str, Any]:
 
     A sample user's or course's id brings its name (and the user's e-mail) unless the query gives them.
     """
-    unknown = sorted(set(query) - set(LAUNCH_PARAMETERS) - {"tool_url"})
+    unknown = sorted(set(query) - set(LAUNCH_PARAMETERS))
     if unknown:
         known = ", ".join(LAUNCH_PARAMETERS)
         raise PageError(f"Unknown launch parameters: {', '.join(unknown)}. Known: {known}.")
