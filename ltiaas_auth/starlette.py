@@ -34,6 +34,8 @@ __all__ = ["app_client", "app_config", "install", "install_on", "render_error"]
 #: Where ``install`` keeps the config and the lifespan's client, on ``app.state``.
 CONFIG_STATE = "ltiaas_config"
 CLIENT_STATE = "ltiaas_client"
+#: The scope key marking a request whose missing ltik was waived for a test's dependency override.
+_WAIVED = "ltiaas_auth.starlette.waived"
 #: FastAPI's documentation routes: exempt, so ``/docs`` loads and its "Authorize" button can send an ltik.
 _DOCS_ATTRIBUTES = ("openapi_url", "docs_url", "redoc_url", "swagger_ui_oauth2_redirect_url")
 
@@ -60,6 +62,8 @@ def install_on(
     """``install``, and for FastAPI: while ``waive_missing()`` is true (a test overrides the launch
     dependencies), a request without any ltik reaches the app instead of being refused, so the override
     can answer; every other rejection stands."""
+    if getattr(app.state, CONFIG_STATE, None) is not None:
+        raise RuntimeError("ltiaas_auth is already installed on this app: install() runs once per app.")
     if config is None:
         config = LtiaasConfig.from_env()
     elif not isinstance(config, LtiaasConfig):
@@ -93,8 +97,11 @@ def _gate(
 
     async def rejected(scope: Scope, receive: Receive, send: Send) -> None:
         error = scope[ERROR_KEY]
-        if isinstance(error, MissingLtik) and waive_missing():
-            await app(scope, receive, send)  # no launch is set: the overridden dependency answers
+        if isinstance(error, MissingLtik) and not scope.get(_WAIVED) and waive_missing():
+            # No launch is set: the overridden dependency answers. Marked in place, so that an error the
+            # app then lets escape, which comes back here, is rendered, never run again.
+            scope[_WAIVED] = True
+            await app(scope, receive, send)
         elif error_app is not None:
             await error_app(scope, receive, send)
         else:

@@ -20,7 +20,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocketDisconnect
 
-from ltiaas_auth import Launch, LtikRefused, UpstreamError, current_launch, launch_context
+from ltiaas_auth import (
+    Launch,
+    LtiaasAuthError,
+    LtikRefused,
+    MissingLtik,
+    UpstreamError,
+    current_launch,
+    launch_context,
+)
 from ltiaas_auth._gate import LAUNCH_KEY
 from ltiaas_auth.fastapi import (
     CurrentLaunch,
@@ -534,3 +542,31 @@ async def test_the_page_option_renders_the_gates_and_the_endpoints_navigations(f
         role = await client.get("/grade", headers={**navigation, "X-Ltik": fake.launch()})  # by the endpoint
     assert (rejected.status_code, rejected.text) == (401, "<p>MISSING_LTIK</p>")
     assert (role.status_code, role.text) == (403, "<p>ROLE_REQUIRED</p>")
+
+
+def test_install_runs_once_per_app(fake: FakeLtiaas) -> None:
+    app = FastAPI()
+    install(app, fake.config())
+    with pytest.raises(RuntimeError, match="already installed"):
+        install(app, fake.config())
+
+
+async def test_an_overridden_launch_is_waived_once_even_if_the_endpoint_lets_missing_ltik_escape(
+    fake: FakeLtiaas,
+) -> None:
+    """An endpoint whose MissingLtik escapes every handler comes back to the gate: answered, not re-run."""
+    calls: list[str] = []
+    app = FastAPI()
+
+    @app.get("/escapes")
+    async def escapes(launch: OptionalLaunch) -> str:
+        calls.append("ran")
+        raise MissingLtik()
+
+    install(app, fake.config())
+    app.exception_handlers.pop(LtiaasAuthError)  # as if no handler were registered
+    app.dependency_overrides[get_optional_launch] = lambda: None
+    async with serving(app) as client:
+        answer = await client.get("/escapes")
+    assert calls == ["ran"]
+    assert (answer.status_code, answer.json()["details"]["message"]) == (401, "MISSING_LTIK")
