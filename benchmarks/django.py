@@ -156,9 +156,7 @@ def measure(config: LtiaasConfig, ltik: str, sizes: Sizes) -> DjangoOverheads:
     prepared = [WSGIRequest(environ.copy())] * sizes.requests
 
     def timed(apps: dict[str, Any], batch: list[Any], timer: Callable[[Any, Sequence[Any]], int]) -> float:
-        best = best_of(
-            sizes.repeats, lambda: batch, {name: (lambda app=app: app) for name, app in apps.items()}, timer
-        )
+        best = best_of(sizes.repeats, lambda: batch, {name: _same(app) for name, app in apps.items()}, timer)
         return best["ours"] - best["bare"]
 
     # Django's whole handler costs about a hundred times the middleware: a tenth of the requests will do.
@@ -170,6 +168,10 @@ def measure(config: LtiaasConfig, ltik: str, sizes: Sizes) -> DjangoOverheads:
         wsgi=timed({"bare": bare_wsgi, "ours": wsgi_ours}, environs, _time_wsgi),
         handler=timed({"bare": handler, "ours": handler_ours}, few, _time_wsgi),
     )
+
+
+def _same(app: Any) -> Callable[[], Any]:
+    return lambda: app
 
 
 def report(overheads: DjangoOverheads, us: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -14,9 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ltiaas_auth import LtiaasConfig, current_launch
+from ltiaas_auth import Launch, LtiaasConfig, current_launch
 from ltiaas_auth.api import LtiaasClient
-from ltiaas_auth.django import launch_required, ltik_exempt
+from ltiaas_auth.django import LtiRequest, LtiUser, launch_required, ltik_exempt
 
 
 @cache
@@ -66,33 +66,34 @@ async def astream(request: HttpRequest) -> StreamingHttpResponse:
 
 @launch_required(roles=["Instructor", "TeachingAssistant"])
 def grades(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"grades": "for instructors", "user": request.ltiaas.idtoken()["user"]["id"]})
+    return JsonResponse({"grades": "for instructors", "user": current_launch().idtoken()["user"]["id"]})
 
 
 @launch_required(roles=["Instructor"])
 async def agrades(request: HttpRequest) -> JsonResponse:
-    idtoken = await request.ltiaas.aidtoken()
+    idtoken = await current_launch().aidtoken()
     return JsonResponse({"grades": "for instructors", "user": idtoken["user"]["id"]})
 
 
 @launch_required(roles=["Instructor"])
 class TeachView(View):
     def get(self, request: HttpRequest) -> JsonResponse:
-        return JsonResponse({"teaching": request.ltiaas.ltik.fingerprint})
+        return JsonResponse({"teaching": current_launch().ltik.fingerprint})
 
 
 def roster(request: HttpRequest) -> JsonResponse:
     """The course's roster, with the request's launch. An ``UpstreamError`` (LTIAAS failing) is answered
     by the middleware in LTIAAS's shape, never as Django's 500."""
-    members = client(request.ltiaas.config).memberships()
+    members = client(current_launch().config).memberships()
     return JsonResponse({"members": [member.name or member.user_id for member in members]})
 
 
 @launch_required(roles=["Instructor"])
 def grade(request: HttpRequest) -> JsonResponse:
     """Grade passback: a line item, then a score for a learner."""
-    api = client(request.ltiaas.config)
+    api = client(current_launch().config)
     item = api.create_line_item(label="Quiz 1", score_maximum=10)
+    assert item.id is not None  # LTIAAS gave the new line item its id
     api.submit_score(
         item.id,
         user_id=request.POST["user_id"],
@@ -105,7 +106,7 @@ def grade(request: HttpRequest) -> JsonResponse:
 
 
 @ltik_exempt
-def feedback(request: HttpRequest) -> JsonResponse:
+def feedback(request: LtiRequest) -> JsonResponse:
     """Open to anyone (no ltik needed), so Django's CSRF check guards it unless an ltik proves the POST."""
     return JsonResponse({"thanks": True, "launch": request.ltiaas is not None})
 
@@ -113,32 +114,38 @@ def feedback(request: HttpRequest) -> JsonResponse:
 def page(request: HttpRequest) -> HttpResponse:
     """A server-rendered page: its form posts the ltik back in a hidden field (the ``form`` source), so
     the POST is authenticated and passes CSRF without a cookie."""
-    return render(request, "tool/page.html", {"ltik": request.ltiaas.ltik.raw})
+    return render(request, "tool/page.html", {"ltik": current_launch().ltik.raw})
 
 
 def submit(request: HttpRequest) -> JsonResponse:
     """The form's target: the middleware read the body for its ltik, and the view still gets it all."""
-    answer = {"score": request.POST.get("score"), "user": request.ltiaas.idtoken()["user"]["id"]}
+    answer: dict[str, Any] = {
+        "score": request.POST.get("score"),
+        "user": current_launch().idtoken()["user"]["id"],
+    }
     if request.FILES:
-        answer["files"] = {name: upload.size for name, upload in request.FILES.items()}
+        answer["files"] = {
+            name: upload.size for name, upload in request.FILES.items() if not isinstance(upload, list)
+        }
     return JsonResponse(answer)
 
 
-class Me(APIView):  # type: ignore[misc]
+class Me(APIView):
     """DRF: ``request.user`` is an ``LtiUser``, ``request.auth`` the launch."""
 
     def get(self, request: Request) -> Response:
+        user, launch = cast(LtiUser, request.user), cast(Launch, request.auth)
         return Response(
             {
-                "user": request.user.id,
-                "name": request.user.name,
-                "instructor": request.user.roles.is_instructor,
-                "ltik": request.auth.ltik.fingerprint,
+                "user": user.id,
+                "name": user.name,
+                "instructor": user.roles.is_instructor,
+                "ltik": launch.ltik.fingerprint,
             }
         )
 
     def post(self, request: Request) -> Response:
-        return Response({"received": dict(request.data), "user": request.user.id})
+        return Response({"received": dict(request.data), "user": cast(LtiUser, request.user).id})
 
 
 def boom(request: HttpRequest) -> Any:

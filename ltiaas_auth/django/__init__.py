@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 from . import conf
 from .decorators import launch_required, ltik_exempt
 from .middleware import LtiaasMiddleware
-from .user import LtiUser
+from .user import LtiRequest, LtiUser
 
 if TYPE_CHECKING:
     from ..config import LtiaasConfig
 
-__all__ = ["LtiUser", "LtiaasMiddleware", "get_config", "launch_required", "ltik_exempt"]
+__all__ = ["LtiRequest", "LtiUser", "LtiaasMiddleware", "get_config", "launch_required", "ltik_exempt"]
 
 
 def get_config() -> LtiaasConfig:

@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from django.http import HttpRequest
 
 from ..roles import Roles
 
-__all__ = ["LtiUser"]
+if TYPE_CHECKING:
+    from ..credentials import Launch
+
+__all__ = ["LtiRequest", "LtiUser"]
+
+
+class LtiRequest(HttpRequest):
+    """For annotations only: an ``HttpRequest`` that went through ``LtiaasMiddleware``, so it has
+    ``ltiaas`` (the launch, or None). Django never makes one: annotate ``def view(request: LtiRequest)``."""
+
+    ltiaas: Launch | None
 
 
 @dataclass(frozen=True, slots=True)

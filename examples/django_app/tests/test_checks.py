@@ -95,9 +95,8 @@ def run_checks_on(module: ModuleType, env: dict[str, str]) -> list[str]:
     os.environ.update(env)
     try:
         with override_settings(**changed, **removed_defaults):
-            return [
-                message.id for message in run_checks(tags=[Tags.security]) if message.id.startswith("ltiaas")
-            ]
+            ids = [message.id or "" for message in run_checks(tags=[Tags.security])]
+            return [check_id for check_id in ids if check_id.startswith("ltiaas_auth.")]
     finally:
         for key in env:
             os.environ.pop(key, None)

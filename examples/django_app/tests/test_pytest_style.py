@@ -33,9 +33,8 @@ def test_stream_reads_the_launch_while_consumed(client: Client, ltiaas: FakeLtia
     ltik = ltiaas.launch()
     fingerprint = parse_ltik(ltik).fingerprint
     response = client.get("/stream", headers={"X-Ltik": ltik})
-    assert b"".join(response.streaming_content).decode().splitlines() == [
-        f"{n} {fingerprint}" for n in range(3)
-    ]
+    body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    assert body.decode().splitlines() == [f"{n} {fingerprint}" for n in range(3)]
     assert credential_var.get() is None
 
 

@@ -51,7 +51,7 @@ class LaunchTests(FakeLtiaasMixin, TestCase):
         ltik = self.fake.launch(user_id="ada")
         fingerprint = parse_ltik(ltik).fingerprint
         response = self.client.get("/stream", headers={"X-Ltik": ltik})
-        chunks = iter(response.streaming_content)
+        chunks = iter(response.streaming_content)  # type: ignore[attr-defined]
         self.assertEqual(next(chunks), f"0 {fingerprint}\n".encode())
         self.assertEqual(current_launch().ltik.fingerprint, fingerprint)  # still open: still current
         self.assertEqual(b"".join(chunks).decode(), f"1 {fingerprint}\n2 {fingerprint}\n")
@@ -61,7 +61,8 @@ class LaunchTests(FakeLtiaasMixin, TestCase):
         ltik = self.fake.launch(user_id="ada")
         fingerprint = parse_ltik(ltik).fingerprint
         response = await self.async_client.get("/astream", headers={"X-Ltik": ltik})
-        body = b"".join([chunk async for chunk in response.streaming_content])
+        content = response.streaming_content  # type: ignore[attr-defined]
+        body = b"".join([chunk async for chunk in content])
         self.assertEqual(body.decode().splitlines(), [f"{n} {fingerprint}" for n in range(3)])
 
     def test_requests_never_see_each_others_launch(self) -> None:
@@ -300,7 +301,9 @@ class ErrorReportTests(FakeLtiaasMixin, TestCase):
         try:
             raise RuntimeError("boom")
         except RuntimeError:
-            html = LtikSafeExceptionReporter(request, *sys.exc_info(), is_email=True).get_traceback_html()
+            exc_type, exc_value, traceback = sys.exc_info()
+            reporter = LtikSafeExceptionReporter(request, exc_type, exc_value, traceback, is_email=True)
+            html = reporter.get_traceback_html()
         self.assertIn("RuntimeError", html)
         self.assertNotIn(ltik, html)
 
