@@ -12,14 +12,15 @@ into its request's slot.
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 if TYPE_CHECKING:
     from .errors import LtiaasAuthError
 
 __all__ = ["Slot", "answerable", "close_slot", "open_slot", "record", "slot_var"]
 
-Slot = list["LtiaasAuthError | None"]
+#: ``[error, ...]``: item 0 is the error recorded for the request; an adapter may keep its own state after it.
+Slot = list[Any]
 
 slot_var: ContextVar[Slot | None] = ContextVar("ltiaas_auth.raised", default=None)
 

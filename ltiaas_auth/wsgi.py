@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import Token
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._gate import DEFAULT_SOURCES, ERROR_KEY, LAUNCH_KEY, Gate
 from ._raised import Slot, answerable, slot_var
@@ -159,31 +159,31 @@ class LtiaasMiddleware:
         # Set for every request that runs app code, to None when there is no launch, so a credential
         # left in a reused context never shows; reset when the server closes the response.
         token = credential_var.set(launch)
-        slot: Slot = [None]
+        slot: list[Any] = [None, _RUNNING]  # the error recorded for this request, then the app's phase
         slot_token = slot_var.set(slot)
-        start = _Start(start_response, slot)
         try:
-            iterable = app(environ, start)
+            iterable = app(environ, _held_start(start_response, slot))
         except BaseException as failure:
-            start.open = False
+            started, slot[1] = slot[1], _RETURNED
             try:
                 if not answerable(failure):
                     raise
                 # After the app's own start_response, the server needs exc_info to replace it; if it has
                 # already sent those headers, it raises the app's error again here.
-                exc_info = sys.exc_info() if start.called else None
+                exc_info = sys.exc_info() if started == _STARTED else None
                 return self._reject(environ, start_response, failure, exc_info)
             finally:
                 _reset(token, slot_token)
-        start.open = False
-        if start.replaced is not None:  # the framework answered our error with its own 500
+        if slot[1] == _REPLACED:  # the framework answered our error with its own 500
+            slot[1] = _RETURNED
             try:
                 close = getattr(iterable, "close", None)
                 if close is not None:
                     close()
-                return self._reject(environ, start_response, start.replaced)
+                return self._reject(environ, start_response, slot[0])
             finally:
                 _reset(token, slot_token)
+        slot[1] = _RETURNED
         return _ClosingResponse(iterable, token, slot_token)
 
     def _reject(
@@ -225,31 +225,29 @@ def _discard(data: bytes) -> None:
     """The ``write`` of a 500 that is being replaced: its bytes go nowhere."""
 
 
-class _Start:
+# The app's phase, in its request's slot: running (start_response not called yet), started, its 500
+# replaced (held back: the middleware answers the recorded error instead), returned.
+_RUNNING, _STARTED, _REPLACED, _RETURNED = 0, 1, 2, 3
+
+
+def _held_start(start_response: StartResponse, slot: list[Any]) -> StartResponse:
     """The app's ``start_response``: while the app is being called, a 500 started after one of our errors
-    was recorded for this request is held back (the middleware answers the error instead)."""
+    was recorded for this request (``slot[0]``) is held back, and the middleware answers the error."""
 
-    __slots__ = ("called", "open", "replaced", "slot", "start_response")
-
-    def __init__(self, start_response: StartResponse, slot: Slot) -> None:
-        self.start_response = start_response
-        self.slot = slot
-        self.open = True
-        self.called = False
-        self.replaced: LtiaasAuthError | None = None
-
-    def __call__(
-        self, status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+    def start(
+        status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
     ) -> Callable[[bytes], object]:
-        if self.open and status[:3] == "500":
-            error = self.slot[0]
-            if error is not None:
-                self.replaced = error
-                return _discard
-        self.called = True
+        phase = slot[1]
+        if phase < _RETURNED and slot[0] is not None and status[:3] == "500":
+            slot[1] = _REPLACED
+            return _discard
+        if phase == _RUNNING:
+            slot[1] = _STARTED
         if exc_info is None:
-            return self.start_response(status, headers)
-        return self.start_response(status, headers, exc_info)
+            return start_response(status, headers)
+        return start_response(status, headers, exc_info)
+
+    return start
 
 
 class _ClosingResponse:
