@@ -128,6 +128,10 @@ def test_tls_prints_the_ca_file_and_serves_https_under_it() -> None:
         assert call(exports["LTIAAS_URL"], "GET", "/", context=context).status == 200
         with pytest.raises(ssl.SSLCertVerificationError):
             call(exports["LTIAAS_URL"], "GET", "/", context=ssl.create_default_context())
+        launched = call(exports["LTIAAS_URL"], "GET", f"/lti/launch?tool_url={quote(TOOL)}", context=context)
+        ltik = parse_qs(urlsplit(launched.headers["location"]).query)["ltik"][0]
+        config = LtiaasConfig.from_env(environ=exports)  # LTIAAS_CA_FILE: the config trusts the fake's CA
+        assert make_launch(config, ltik).idtoken()["user"]["name"] == "Ada Lovelace"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=2) == EXIT_OK
     assert not ca_file.exists()  # the throwaway CA goes with the fake
