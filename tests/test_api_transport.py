@@ -4,6 +4,9 @@ LTIAAS, one keep-alive connection for a sequence of calls, and no redirect follo
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -98,3 +101,56 @@ def test_an_injected_async_client_is_used_and_never_closed(fake: FakeLtiaas) -> 
             return http.is_closed
 
     assert asyncio.run(main()) is False
+
+
+@contextlib.contextmanager
+def dripping_server(seconds_per_byte: float) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 that answers every request with a correct 204, one byte at a time
+    (its headers only: a client that checks its deadline only while reading a body never notices)."""
+    answer = b"HTTP/1.1 204 No Content\r\nX-Padding: " + b"x" * 100 + b"\r\n\r\n"
+    stop = threading.Event()
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.05)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(65536)
+                for byte in answer:
+                    if stop.wait(seconds_per_byte):
+                        break
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        server.close()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_dripping_answer_is_cut_off_at_the_attempts_deadline(mode: str) -> None:
+    from api_helpers import DRIVERS
+
+    from ltiaas_auth import LtiaasConfig, UpstreamError
+
+    # ~140 bytes at 20 ms each: every read is quick, the whole answer takes ~3 s, the timeout is 0.3 s
+    with dripping_server(0.02) as url:
+        api = DRIVERS[mode](LtiaasConfig("key_0123456789", url), max_retries=0)
+        try:
+            with pytest.raises(UpstreamError) as caught:
+                api("delete_platform", "p-1", timeout=0.3)
+        finally:
+            api.close()
+    assert caught.value.upstream_status is None
+    assert "time" in caught.value.description

@@ -13,7 +13,7 @@ from ..credentials import Launch
 from . import _endpoints as ops
 from ._endpoints import Call, Listing
 from ._exchange import MAX_BODY, Answer, Exchange, Failure, RetryPolicy
-from ._http import client_options, httpx
+from ._http import attempt_deadline, client_options, httpx, sync_transport
 from ._request import Request, build, check_platforms_path, credential_for, page, read
 
 if TYPE_CHECKING:
@@ -89,7 +89,9 @@ class LtiaasClient(ClientBase):
             config, max_retries=max_retries, max_retry_wait=max_retry_wait, platforms_path=platforms_path
         )
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(**client_options(config))
+        if http is None:
+            http = httpx.Client(transport=sync_transport(config), **client_options(config))
+        self._http = http
 
     @classmethod
     def from_env(cls, **options: Any) -> Self:
@@ -174,6 +176,7 @@ class LtiaasClient(ClientBase):
     def _attempt(self, exchange: Exchange, request: Request) -> Answer | Failure:
         timeout = exchange.attempt_timeout()
         deadline = time.monotonic() + timeout
+        token = attempt_deadline.set(deadline)  # our transport holds every socket operation to it
         try:
             sent = self._http.build_request(
                 request.method,
@@ -191,6 +194,8 @@ class LtiaasClient(ClientBase):
             return exchange.failed(error, timed_out=True)
         except (httpx.TransportError, _TooLarge) as error:
             return exchange.failed(error, timed_out=isinstance(error, _TooLarge))
+        finally:
+            attempt_deadline.reset(token)
         return exchange.answered(response.status_code, response.headers, content)
 
 
