@@ -197,21 +197,23 @@ def _allows(sources: Iterable[str], origin: str | None) -> bool:
             if source[:-1] in (scheme, "http" if scheme == "https" else scheme):
                 return True
             continue
-        parts = urlsplit(source if "://" in source else f"{scheme}://{source}")
-        wanted = urlsplit(origin)
+        try:
+            parts = urlsplit(source if "://" in source else f"{scheme}://{source}")
+            wanted = urlsplit(origin)
+            host, target = parts.hostname or "", wanted.hostname or ""
+            wanted_port = str(wanted.port or _default_port(scheme))
+        except ValueError:  # not a source at all (a bracket, a bad port): it admits nothing
+            continue
         if parts.scheme not in (scheme, "http" if scheme == "https" else scheme):
             continue
-        host = parts.hostname or ""
-        target = wanted.hostname or ""
         if host.startswith("*."):
             if not target.endswith(host[1:]):
                 continue
         elif host != target:
             continue
         port = parts.netloc.rpartition(":")[2] if ":" in parts.netloc else ""
-        if port == "*" or (port or _default_port(parts.scheme)) == (
-            str(wanted.port) if wanted.port else _default_port(scheme)
-        ):
+        # CSP3: a source without a port admits the default port of the origin's scheme.
+        if port == "*" or (port or _default_port(scheme)) == wanted_port:
             return True
     return False
 

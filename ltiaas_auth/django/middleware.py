@@ -81,6 +81,7 @@ class LtiaasMiddleware:
                 if error is not None:
                     launch = None
             if error is not None and not _exempt_view(request):
+                request.ltiaas = None  # type: ignore[attr-defined]  # for the middleware above ours
                 return url_ltik_headers(rejection(request, error), gate, in_url)
         token = _enter(request, launch)
         slot, slot_token = open_slot()
@@ -105,6 +106,7 @@ class LtiaasMiddleware:
                 if error is not None:
                     launch = None
             if error is not None and not _exempt_view(request):
+                request.ltiaas = None  # type: ignore[attr-defined]  # for the middleware above ours
                 return url_ltik_headers(rejection(request, error), gate, in_url)
         token = _enter(request, launch)
         slot, slot_token = open_slot()
