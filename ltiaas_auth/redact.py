@@ -17,9 +17,9 @@ What is masked, each stretch replaced by ``***`` (which holds no token character
   or digit), so a short test key such as ``test`` leaves ``pytest`` alone.
 
 Every rule finds all its matches and the union of what the rules find is masked, so no rule's match can hide
-another's. Each rule scans the text once, never going back over what it has masked, so a redaction costs
-time linear in the text; and at most :data:`MAX_SCAN` characters are scanned: of a longer text only its
-head and tail are kept, with a note of what was left out.
+another's. Each rule scans the text once, reading again at most a few characters of what it has masked, so
+a redaction costs time linear in the text; and a text of more than :data:`MAX_SCAN` characters is scanned
+only in its head and tail, which are kept, around a note of what was left out.
 """
 
 from __future__ import annotations
@@ -62,9 +62,13 @@ SENSITIVE_NAMES = frozenset({"ltik", "x_ltik", "servicekey", "service_key", "aut
 # are not escapes, so the placeholders of a log format string are left alone.
 _VALUE = re.compile(r"(?:[A-Za-z0-9\-._~+/=]+|%[0-9A-Fa-f]{2})+")
 
-# After a name: "=" (or %3D), or ":" between optional quotes (JSON, dict reprs, headers, escaped JSON);
-# then the start of a value (a name with none is not worth a turn of the loop).
-_SEPARATOR = r"(?:=|%3d|(?:\\?[\"'])?[ \t]{0,8}:[ \t]{0,8}(?:\\?[\"'])?)(?=[a-z0-9\-._~+/=]|%[0-9a-f]{2})"
+# After a name: "=" (or %3D), or ":" between optional quotes (JSON, dict reprs, headers, escaped JSON,
+# bytes), or "," between quotes (a (name, value) pair: ASGI's headers); then the start of a value (a name
+# with none is not worth a turn of the loop).
+_SEPARATOR = (
+    r"(?:=|%3d|(?:\\?[\"'])?[ \t]{0,8}:[ \t]{0,8}(?:b?\\?[\"'])?|\\?[\"'][ \t]{0,8},[ \t]{0,8}b?\\?[\"'])"
+    r"(?=[a-z0-9\-._~+/=]|%[0-9a-f]{2})"
+)
 # "ltik" with any of its letters percent-encoded (%6Ctik, as query parsers decode it), and "serviceKey" /
 # "service_key" (an idtoken's services.serviceKey), each starting a word: not glued to a letter or digit
 # before it ("xltik=" is another name), unless that ends a percent escape. The check is written after the
@@ -123,7 +127,10 @@ def _word(secret: str) -> str:
 
 
 def is_sensitive_name(name: object) -> bool:
-    """Whether a field called ``name`` holds a credential (case, ``-``/``_`` and WSGI's ``HTTP_`` aside)."""
+    """Whether a field called ``name`` (text or bytes) holds a credential (case, ``-``/``_`` and WSGI's
+    ``HTTP_`` aside)."""
+    if isinstance(name, bytes):
+        name = name.decode("latin-1")
     if not isinstance(name, str) or len(name) > 64:
         return False
     key = name.lower().replace("-", "_")
@@ -166,14 +173,19 @@ class Redactor:
     def redact_data(self, value: Any, _depth: int = 0) -> Any:
         """A copy of ``value`` (JSON-like data: dicts, lists, tuples, strings) with every credential masked.
 
-        A value under a sensitive name (:func:`is_sensitive_name`) is masked whole; strings, and dict keys,
-        are redacted; numbers, booleans and None are kept; any other object whose ``str`` or ``repr`` shows
-        a credential becomes its masked ``repr``.
+        A value under a sensitive name (:func:`is_sensitive_name`) is masked whole, in a dict or in a
+        ``(name, value)`` pair (ASGI's header list); strings, bytes and dict keys are redacted; numbers,
+        booleans and None are kept; any other object whose ``str`` or ``repr`` shows a credential becomes
+        its masked ``repr``.
         """
         if isinstance(value, str):
             return self.redact(value)
         if value is None or isinstance(value, bool | int | float):
             return value
+        if isinstance(value, bytes):
+            text = value.decode("latin-1")
+            clean = self.redact(text)
+            return value if clean == text else clean.encode("latin-1")
         if _depth >= _DEPTH:
             return self.redact(_shown(value))
         if isinstance(value, Mapping):
@@ -184,7 +196,10 @@ class Redactor:
                 for key, item in value.items()
             }
         if isinstance(value, list | tuple):
-            items = [self.redact_data(item, _depth + 1) for item in value]
+            if len(value) == 2 and is_sensitive_name(value[0]) and value[1]:
+                items = [value[0], MASK if isinstance(value[1], str) else MASK.encode()]
+            else:
+                items = [self.redact_data(item, _depth + 1) for item in value]
             return items if isinstance(value, list) else tuple(items)
         shown = _shown(value)
         clean = self.redact(shown)

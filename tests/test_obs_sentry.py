@@ -87,12 +87,12 @@ def run(fake: FakeLtiaas, options: dict[str, Any]) -> tuple[MemoryTransport, str
     try:
         ltik = fake.launch()
         client = Client(make_app(fake))
-        response = client.post(
+        with client.post(  # closed, as a server closes every response (the middleware resets then)
             f"/grades/item-7?ltik={ltik}&page=2",
             headers={"Authorization": f"Bearer {ltik}", "X-Ltik": ltik},
             data={"ltik": ltik, "score": "0.9"},
-        )
-        assert response.status_code == 500
+        ) as response:
+            assert response.status_code == 500
         sentry_sdk.flush()
     finally:
         sentry_sdk.init()  # no DSN: the SDK is off again for the other tests
