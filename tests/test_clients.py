@@ -241,4 +241,4 @@ def test_the_examples_in_the_docs_run() -> None:
             exec(compile(block, str(page), "exec"), namespace)  # noqa: S102 - our own documentation
     finally:
         namespace["fake"].stop()  # the last block stops it too, unless one before it failed
-    assert len(blocks) == 8
+    assert len(blocks) == 9
