@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from ltiaas_auth import LtiaasConfig, LtiaasMiddleware
-from ltiaas_auth.frontend import script_tag
+from ltiaas_auth.frontend import script_path, script_tag
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -252,12 +252,24 @@ def probe_app(config: LtiaasConfig) -> Callable[..., Iterable[bytes]]:
     - ``/page`` (launched): links and forms to ``?to=`` (another origin) and to this one.
     - ``/marked`` (no ltik needed): without an ltik in its query, a 200 page marked as the rejection page
       (``data-ltiaas-error="MISSING_LTIK"``), so only the marker can tell the script.
+    - ``/static/ltik.js`` the file, and ``/external`` a page loading it from there (``script-src 'self'``).
     - ``/refused`` (no ltik needed): a 401 rejection page; with an ltik in the query, a 302 to itself
       without it (a server that drops the ltik: the script must not loop).
     """
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path, query = environ["PATH_INFO"], dict(parse_qsl(environ["QUERY_STRING"]))
+        if path == "/static/ltik.js":  # the file, as the integrations serve it
+            source = script_path().read_bytes()
+            start_response(
+                "200 OK", [("Content-Type", "text/javascript"), ("Content-Length", str(len(source)))]
+            )
+            return [source]
+        if path == "/external":  # a page loading it from that URL under script-src 'self'
+            page = b'<!doctype html><html><head><script src="/static/ltik.js"></script></head></html>'
+            csp = ("Content-Security-Policy", "script-src 'self'; object-src 'none'; base-uri 'none'")
+            start_response("200 OK", [("Content-Type", "text/html"), csp, ("Content-Length", str(len(page)))])
+            return [page]
         if path == "/refused" and "ltik" in query:
             start_response("302 Found", [("Location", "/refused"), ("Content-Length", "0")])
             return [b""]
@@ -292,7 +304,7 @@ def probe_app(config: LtiaasConfig) -> Callable[..., Iterable[bytes]]:
         start_response(status, [*headers, ("Content-Length", str(len(document)))])
         return [document]
 
-    exempt = ("/unit", "/marked", "/refused", "/favicon.ico")
+    exempt = ("/unit", "/marked", "/refused", "/static/ltik.js", "/external", "/favicon.ico")
     return LtiaasMiddleware(app, config, exempt=exempt, prefetch_idtoken=True)
 
 

@@ -756,3 +756,13 @@ def test_an_element_named_ltiaas_does_not_stop_it(tab: Any, probe: tuple[str, Re
     assert tab.current_url == f"{base}/unit?clobber=1"
     assert tab.execute_script("return typeof window.ltiaas.strip") == "function"
     assert tab.execute_script("return window.ltiaas.ltik") == "aa.bb.cc"
+
+
+def test_it_works_served_as_a_file(tab: Any, probe: tuple[str, RequestLog]) -> None:
+    """As the integrations serve it: ``<script src>`` from the tool's origin, under ``script-src 'self'``."""
+    base, log = probe
+    mark = log.mark()
+    go(tab, f"{base}/external?a=1&{urlencode({'ltik': 'aa.bb.cc'})}#x")
+    until(tab, at(f"{base}/external?a=1#x"), "the ltik out of the address bar")
+    assert tab_ltik(tab) == "aa.bb.cc"
+    assert [entry.path for entry in log.since(mark)] == ["/external", "/static/ltik.js"]

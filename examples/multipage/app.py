@@ -11,8 +11,7 @@ tab's ``sessionStorage`` and adds it to every same-origin link, form submission 
 multipart) and ``fetch``, so each request reaches the middleware with its ltik (in the query string or as
 ``Authorization: Bearer``) and runs as the launch. A reload or a back navigation reaches the server
 without it: the middleware's HTML rejection page carries the script too, which asks again with the tab's
-ltik. Pages are ``Cache-Control: no-store``: they are per user, so no cache or back/forward cache keeps
-them.
+ltik. Pages are ``Cache-Control: no-store``: they are per user, so no shared or HTTP cache stores them.
 
 Routes: ``/launch`` (the launch URL), ``/notes`` (a list and an urlencoded form that posts to it),
 ``/upload`` (a multipart form with a file), ``/api/me`` (JSON, for the fetch on the home page), ``/health``.
