@@ -18,7 +18,7 @@ import sys
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from types import MappingProxyType
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -46,6 +46,7 @@ def footprint(value: object) -> int:
         if walked > _WALK_LIMIT:
             return total + _WALK_LIMIT * (len(stack) + 1)
         total += getsizeof(item)
+        children: Iterable[object]
         if isinstance(item, dict | MappingProxyType):
             total += sum(map(getsizeof, item.keys()))
             children = item.values()

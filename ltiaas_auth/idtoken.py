@@ -144,13 +144,17 @@ class IdtokenCache:
         if isinstance(found, dict):
             return found
         flight, leader = found
+        awaited: Future[Any] = flight.future
         if leader:
             try:
-                _pool().submit(self._run, launch, flight)
+                # The leader waits for the whole run, its service key recorded too (as a sync leader
+                # does); the followers only for the idtoken.
+                awaited = _pool().submit(self._run, launch, flight)
             except BaseException:  # the pool refuses work (interpreter shutdown): fail, never strand
                 self._settle(launch.cache_key, flight, error=UpstreamError("Could not start the fetch."))
                 raise
-        if not await wait(flight.future, flight.deadline - time.monotonic()):
+        await wait(awaited, flight.deadline - time.monotonic())
+        if not flight.future.done():
             raise self._timed_out()
         return _outcome(flight.future)
 
@@ -343,7 +347,7 @@ def _wait_sync(future: Future[_Idtoken], timeout: float) -> bool:
     return future.done()
 
 
-_Wait = Callable[[Future[_Idtoken], float], Any]
+_Wait = Callable[[Future[Any], float], Any]
 
 
 def _waiter() -> _Wait:
@@ -356,7 +360,7 @@ def _waiter() -> _Wait:
     raise RuntimeError("aidtoken() needs a running asyncio or trio event loop; call idtoken() elsewhere.")
 
 
-async def _wait_asyncio(future: Future[_Idtoken], timeout: float) -> bool:
+async def _wait_asyncio(future: Future[Any], timeout: float) -> bool:
     loop = asyncio.get_running_loop()
     woken: asyncio.Future[None] = loop.create_future()
 
@@ -377,7 +381,7 @@ def _set_once(woken: asyncio.Future[None]) -> None:
         woken.set_result(None)
 
 
-async def _wait_trio(future: Future[_Idtoken], timeout: float) -> bool:
+async def _wait_trio(future: Future[Any], timeout: float) -> bool:
     import trio
 
     token = trio.lowlevel.current_trio_token()
