@@ -29,6 +29,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: The request headers the middleware reads (ASGI header names are lowercase bytes).
 _READ_HEADERS = frozenset({b"authorization", b"x-ltik", b"content-type", b"content-length"})
 
+# The response's phase, in its request's slot: not started yet, started by the app, replaced by ours.
+_WAITING, _STARTED, _REPLACED = 0, 1, 2
+
 #: Close code for a refused websocket (policy violation); servers answer the handshake with 403.
 WS_POLICY_VIOLATION = 1008
 
@@ -156,24 +159,42 @@ class LtiaasASGIMiddleware:
         # Set for every request that runs app code, to None when there is no launch, so a credential
         # left in a reused context never shows; reset however the app ends.
         token = credential_var.set(launch)
-        slot: Slot = [None]
+        slot: Slot = [None, _WAITING]  # the error recorded for this request, then the response's phase
         slot_token = slot_var.set(slot)
         try:
             if kind != "http":
                 await app(scope, receive, send)
                 return
-            guard = _Guard(self, scope, send, slot)
             try:
-                await app(scope, receive, guard.send)
+                await app(scope, receive, self._held_send(scope, send, slot))
             except Exception as failure:
-                if guard.replaced and answerable(failure):
+                if slot[1] == _REPLACED and answerable(failure):
                     return  # answered already, in place of the framework's 500
-                if guard.started or not answerable(failure):
+                if slot[1] == _STARTED or not answerable(failure):
                     raise
                 await self._reject(scope, send, failure)
         finally:
             slot_var.reset(slot_token)
             credential_var.reset(token)
+
+    def _held_send(self, scope: Scope, send: Send, slot: Slot) -> Send:
+        """The app's ``send``: a 500 started after one of our errors was recorded for this request
+        (``slot[0]``) is replaced by that error's rejection, and the rest of the framework's 500 dropped."""
+
+        async def held_send(message: Message) -> None:
+            phase = slot[1]
+            if phase == _WAITING and message["type"] == "http.response.start":
+                error = slot[0]
+                if error is not None and message["status"] == 500:
+                    slot[1] = _REPLACED
+                    await self._reject(scope, send, error)
+                    return
+                slot[1] = _STARTED
+            elif phase == _REPLACED:
+                return
+            await send(message)
+
+        return held_send
 
     async def _reject(self, scope: Scope, send: Send, error: LtiaasAuthError) -> None:
         if self.error_app is not None and scope.get(ERROR_KEY) is not error:
@@ -211,30 +232,6 @@ def _is_preflight(headers: Iterable[tuple[bytes, bytes]]) -> bool:
         elif name == b"access-control-request-method":
             method = bool(value)
     return origin and method
-
-
-class _Guard:
-    """The app's ``send``: a 500 started after one of our errors was recorded for this request is
-    replaced by that error's rejection, and the rest of the framework's 500 is dropped."""
-
-    __slots__ = ("_middleware", "_scope", "_send", "_slot", "replaced", "send", "started")
-
-    def __init__(self, middleware: LtiaasASGIMiddleware, scope: Scope, send: Send, slot: Slot) -> None:
-        self._middleware, self._scope, self._send, self._slot = middleware, scope, send, slot
-        self.started = self.replaced = False
-        self.send = self._guarded
-
-    async def _guarded(self, message: Message) -> None:
-        if self.replaced:
-            return
-        if not self.started and message["type"] == "http.response.start":
-            error = self._slot[0]
-            if error is not None and message["status"] == 500:
-                self.replaced = True
-                await self._middleware._reject(self._scope, self._send, error)
-                return
-            self.started = True
-        await self._send(message)
 
 
 async def _refuse_websocket(receive: Receive, send: Send, error: LtiaasAuthError) -> None:
