@@ -110,16 +110,15 @@ def test_template_engines_take_it_as_markup() -> None:
 
 
 def test_django_templates_take_it_as_markup() -> None:
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure()
+    # A standalone Engine: no Django settings needed, none configured for the rest of the session.
     from django.template import Context, Engine
     from django.utils.html import conditional_escape
 
     tag = script_tag("n0nce")
     assert conditional_escape(tag) == tag
-    assert Engine().from_string("{{ tag }}").render(Context({"tag": tag})) == tag
+    engine = Engine()
+    assert engine.from_string("{{ tag }}").render(Context({"tag": tag})) == tag
+    assert engine.from_string("{{ text }}").render(Context({"text": str(tag)})) != tag  # a str is escaped
 
 
 def test_the_file_cannot_be_inlined_if_it_would_end_its_element() -> None:
