@@ -216,15 +216,20 @@ class Redactor:
             return text[keep:] if keep else text
         spans.sort()
         pieces: list[str] = []
+        add = pieces.append
         written = keep  # the text before this index is written out (or left out)
         start, end = spans[0]
         for next_start, next_end in spans:
             if next_start > end:  # a gap between two masked stretches: keep it
-                pieces += [text[written:start], MASK]
-                written, start = end, next_start
+                add(text[written:start])
+                add(MASK)
+                written = end
+                start = next_start
             if next_end > end:
                 end = next_end
-        pieces += [text[written:start], MASK, text[end:]]
+        add(text[written:start])
+        add(MASK)
+        add(text[end:])
         return "".join(pieces)
 
 
