@@ -330,21 +330,28 @@ def chromium(profile: Path) -> Iterator[Any]:
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
 
+    offline = os.environ.get("SE_OFFLINE")
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never download a browser or a driver
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for argument in ARGUMENTS:
-        options.add_argument(argument)
-    options.add_argument(f"--user-data-dir={profile}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(executable_path=str(CHROMEDRIVER), log_output=subprocess.DEVNULL)
-    driver = webdriver.Chrome(service=service, options=options)
-    driver.set_page_load_timeout(10)
-    driver.set_script_timeout(WAIT)
     try:
-        yield driver
+        options = Options()
+        options.binary_location = str(CHROMIUM)
+        for argument in ARGUMENTS:
+            options.add_argument(argument)
+        options.add_argument(f"--user-data-dir={profile}")
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        service = Service(executable_path=str(CHROMEDRIVER), log_output=subprocess.DEVNULL)
+        driver = webdriver.Chrome(service=service, options=options)
+        try:
+            driver.set_page_load_timeout(10)
+            driver.set_script_timeout(WAIT)
+            yield driver
+        finally:
+            driver.quit()
     finally:
-        driver.quit()
+        if offline is None:
+            os.environ.pop("SE_OFFLINE", None)
+        else:
+            os.environ["SE_OFFLINE"] = offline
 
 
 def until(driver: Any, condition: Callable[[Any], Any], what: str, timeout: float = WAIT) -> Any:
