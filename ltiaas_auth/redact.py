@@ -73,9 +73,11 @@ _SEPARATOR = (
 # "service_key" (an idtoken's services.serviceKey), each starting a word: not glued to a letter or digit
 # before it ("xltik=" is another name), unless that ends a percent escape. The check is written after the
 # first character, so that each pattern starts with a plain character, which the engine skips to quickly.
+_TIK = r"(?:t|%[57]4)(?:i|%[46]9)(?:k|%[46]b)"  # "tik", any letter of it percent-encoded
 _LTIK_NAME = re.compile(
     r"(?:l(?:(?<![a-z0-9]l)|(?<=%[0-9a-f]{2}l))|%(?:(?<![a-z0-9]%)|(?<=%[0-9a-f]{2}%))[46]c)"
-    r"(?:t|%[57]4)(?:i|%[46]9)(?:k|%[46]b)" + _SEPARATOR
+    + _TIK
+    + _SEPARATOR
 )
 _OTHER_NAME = re.compile(
     r"s(?:(?<![a-z0-9]s)|(?<=%[0-9a-f]{2}s))ervice[_-]?key" + _SEPARATOR + r"|token=\\?\""
@@ -111,7 +113,7 @@ _LONG_SECRET = 16
 
 # ltik in a URL's query (or fragment), the name possibly percent-encoded; the value is everything up to the
 # next field, as a query parser reads it.
-_LTIK_QUERY = re.compile(r"(?i)((?:^|[?&;#])(?:l|%[46]c)(?:t|%[57]4)(?:i|%[46]9)(?:k|%[46]b)=)[^&#;\s]+")
+_LTIK_QUERY = re.compile(r"(?i)((?:^|[?&;#])(?:l|%[46]c)" + _TIK + r"=)[^&#;\s]+")
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
