@@ -2,9 +2,9 @@
 beside what the plain WSGI middleware adds.
 
 Flask apps with the same view (a function answering ``{}``): bare; wrapped by hand in
-``LtiaasMiddleware``, with its defaults and with the extension's (the ``form`` source, the script's URL
-exempt); and with ``Ltiaas(app)`` (its defaults, the error rendering and the template globals
-registered). The extension's gate is that same middleware, so the last two run the same code per request.
+``LtiaasMiddleware``, with its defaults and with the extension's (the ``form`` source added); and with
+``Ltiaas(app)`` (its defaults, the error rendering and the template globals registered). The
+extension's gate is that same middleware, so the last two run the same code per request.
 All get the headline request (a browser ``fetch()`` behind a proxy, the warm ltik in ``Authorization:
 Bearer``, its launch confirmed once and remembered) through the same driver as part 1, taking turns. The
 plain middleware over the bare WSGI app of part 1 is measured beside them, on the same request.
@@ -18,7 +18,6 @@ round. A round another process interrupted is an outlier the median ignores; the
 
 from __future__ import annotations
 
-import glob
 import statistics
 import time
 from collections.abc import Mapping
@@ -61,7 +60,7 @@ class Figures:
     bare: float  # the bare Flask app
     extension: float  # what Ltiaas(app) adds to it (the headline)
     plain: float  # what LtiaasMiddleware, wrapped by hand, adds to it
-    same: float  # the same, given the extension's defaults (the form source, the script's URL exempt)
+    same: float  # the same, given the extension's defaults (the form source)
     wsgi: float  # what LtiaasMiddleware adds to the bare WSGI app of part 1
 
 
@@ -117,15 +116,13 @@ def _flask() -> Flask:
 
 
 def measure(config: LtiaasConfig, ltik: str, sizes: Sizes) -> FlaskOverheads:
-    from ltiaas_auth.flask import FLASK_SOURCES, SCRIPT_URL, Ltiaas
+    from ltiaas_auth.flask import FLASK_SOURCES, Ltiaas
 
     bare = _flask()
     plain = _flask()
     plain.wsgi_app = LtiaasMiddleware(plain.wsgi_app, config)  # type: ignore[method-assign]
     matched = _flask()
-    matched.wsgi_app = LtiaasMiddleware(  # type: ignore[method-assign]
-        matched.wsgi_app, config, sources=FLASK_SOURCES, exempt=[glob.escape(SCRIPT_URL)]
-    )
+    matched.wsgi_app = LtiaasMiddleware(matched.wsgi_app, config, sources=FLASK_SOURCES)  # type: ignore[method-assign]
     extended = _flask()
     Ltiaas(extended, config=config)
     wsgi_ours = LtiaasMiddleware(bare_wsgi, config)
@@ -178,7 +175,7 @@ def report(overheads: FlaskOverheads, us: str) -> list[str]:
         f"   {'':58}{'paired':>8}{'batch':>8}",
         row("Ltiaas(app): the extension (headline)", "extension"),
         row("LtiaasMiddleware wrapped around app.wsgi_app by hand", "plain"),
-        row("  the same, with the extension's form source and exempt URL", "same"),
+        row("  the same, with the extension's form source", "same"),
         row("LtiaasMiddleware over the bare WSGI app (as in part 1)", "wsgi"),
     ]
 

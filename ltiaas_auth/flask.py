@@ -16,7 +16,6 @@ tool's links and forms. Nothing here reads an ltik or judges one.
 from __future__ import annotations
 
 import functools
-import glob
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -106,7 +105,8 @@ class Ltiaas:
       ``LtiaasConfig.from_env`` reads them.
     - ``LTIAAS_EXEMPT`` (globs on the path; a list, or comma-separated), ``LTIAAS_REQUIRE`` (default
       True), ``LTIAAS_SOURCES`` (default: the middleware's and ``form``), ``LTIAAS_PREFETCH_IDTOKEN``
-      (default True): the middleware's options. The static folder and the script's URL are always exempt.
+      (default True): the middleware's options. Flask's static files and the script are served to
+      requests without an ltik too (as ``@ltik_exempt`` views: nothing is added to the gate's path).
     - ``LTIAAS_SCRIPT_URL``: where ``ltik.js`` is served (default ``/_ltiaas/ltik.js``).
 
     ``max_body_size`` and ``referrer_policy`` may be given as keyword options too.
@@ -131,9 +131,9 @@ class Ltiaas:
         config = setting.config()
         sources = setting.sequence("SOURCES", FLASK_SOURCES)
         script_url = setting.text("SCRIPT_URL") or SCRIPT_URL
-        exempt = [*setting.sequence("EXEMPT", ()), glob.escape(script_url)]
-        if app.has_static_folder and app.static_url_path is not None:
-            exempt.append(glob.escape(app.static_url_path.rstrip("/")) + "/*")
+        # Static files and the script are exempt by endpoint (``_exempt``), not by glob: a glob would
+        # cost every request a match, the endpoint costs only the requests the gate refuses.
+        exempt = setting.sequence("EXEMPT", ())
         inner = app.wsgi_app
         middleware = LtiaasMiddleware(
             inner,
@@ -266,7 +266,7 @@ class _Rejections:
     """The middleware's ``error_app``: a rejected request reaches Flask here, never the view.
 
     The request is routed (Flask's own URL map) only now, on the rejection path, so the accepted path
-    costs nothing: a view or blueprint marked ``@ltik_exempt`` (and any blueprint's static files) runs
+    costs nothing: a view or blueprint marked ``@ltik_exempt`` (and the static files and the script) runs
     as if the request had passed, without a launch; any other request gets the error rendered by Flask,
     through the registered handler (``unauthorized_handler`` or the default), with the app's
     ``after_request`` functions applied, as for an error a view raised. ``before_request`` functions and
@@ -302,7 +302,7 @@ def _exempt(app: Flask) -> bool:
     if rule is None:
         return False
     endpoint = rule.endpoint
-    if endpoint == "static" or endpoint.endswith(".static"):
+    if endpoint == "static" or endpoint.endswith(".static") or endpoint == SCRIPT_ENDPOINT:
         return True
     view = app.view_functions.get(endpoint)
     if getattr(view, _EXEMPT_MARK, False) or getattr(getattr(view, "view_class", None), _EXEMPT_MARK, False):
