@@ -143,6 +143,18 @@ def test_waiting_workers_stop_at_once_when_the_holder_fails(fake, stores):
     assert make_launch(configs[0], ltik).idtoken()["user"]["id"]  # a failure is not remembered
 
 
+def test_a_waiter_takes_over_when_the_holder_is_gone(fake, stores):
+    """The lock holder died (its lock expires after 0.5 s, nothing published): the waiting worker stops
+    polling as soon as the lock is gone and fetches itself, well within its own deadline."""
+    store = stores()
+    launch = make_launch(fake.config(idtoken_store=store, timeout=1), fake.launch(user_id="taken-over"))
+    assert store.lock(launch.cache_key, 0.5) is not None
+    started = time.monotonic()
+    assert launch.idtoken()["user"]["id"] == "taken-over"
+    assert 0.4 < time.monotonic() - started < 2.5  # the lock's lifetime, not the 3 s deadline
+    assert idtoken_fetches(fake) == 1
+
+
 def test_a_refused_ltik_leaves_no_lock_and_a_refusal_with_a_ttl(fake, stores, server):
     store = stores()
     config = fake.config(idtoken_store=store, refusal_ttl=30)
