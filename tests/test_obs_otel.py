@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerPro
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from opentelemetry.util.types import AttributeValue
 
 from ltiaas_auth import LtiaasASGIMiddleware, LtiaasMiddleware, auth_header
 from ltiaas_auth.otel import RedactingSpanProcessor
@@ -53,7 +54,7 @@ def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     return [b"ok"]
 
 
-async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
     if scope["path"] == "/fail":
         raise RuntimeError(f"grade passback failed with {auth_header()}")
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
@@ -85,9 +86,9 @@ def request_asgi(fake: FakeLtiaas, provider: TracerProvider, path: str, ltik: st
     scope = asgi_scope(path, query=f"ltik={ltik}&page=2".encode(), headers=headers)
     if path == "/fail":
         with pytest.raises(RuntimeError):
-            asyncio.run(call_asgi(app, scope))  # type: ignore[arg-type]
+            asyncio.run(call_asgi(app, scope))
     else:
-        assert asyncio.run(call_asgi(app, scope)).status == 200  # type: ignore[arg-type]
+        assert asyncio.run(call_asgi(app, scope)).status == 200
 
 
 REQUESTS = [pytest.param(request_wsgi, id="wsgi"), pytest.param(request_asgi, id="asgi")]
@@ -172,7 +173,11 @@ def test_the_live_span_is_masked_when_it_starts() -> None:
     seen = StartSeen()
     provider = TracerProvider()
     provider.add_span_processor(RedactingSpanProcessor(seen))
-    attributes = {"url.query": "ltik=opaque&page=2", "http.target": "/launch?ltik=opaque", "n": 1}
+    attributes: dict[str, AttributeValue] = {
+        "url.query": "ltik=opaque&page=2",
+        "http.target": "/launch?ltik=opaque",
+        "n": 1,
+    }
     with provider.get_tracer(__name__).start_as_current_span("GET /launch", attributes=attributes):
         pass
     assert seen.started == [{"url.query": "ltik=***&page=2", "http.target": "/launch?ltik=***", "n": 1}]

@@ -98,7 +98,10 @@ def sentry(value: str) -> str:
 
 def structlogged(value: str) -> str:
     stream = io.StringIO()
-    processors = [RedactingProcessor(CONFIG), structlog.processors.JSONRenderer()]
+    processors: list[structlog.typing.Processor] = [
+        RedactingProcessor(CONFIG),
+        structlog.processors.JSONRenderer(),
+    ]
     structlog.wrap_logger(structlog.PrintLogger(stream), processors=processors).info(value, field=value)
     return stream.getvalue()
 

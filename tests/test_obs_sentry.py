@@ -131,7 +131,7 @@ def test_a_failing_launch_request_reaches_sentry_without_credentials(
     assert "grade passback failed for item-7 with LTIK-AUTH-V2 ***" in sent
     assert "score" in sent
     events = [item.payload.json for envelope in transport.envelopes for item in envelope.items]
-    error = next(event for event in events if event.get("exception"))
+    error = next(event for event in events if event is not None and event.get("exception"))
     crumbs = error["breadcrumbs"]["values"]
     assert any(crumb.get("message", "").startswith("idtoken {") for crumb in crumbs)
 

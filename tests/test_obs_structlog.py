@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from typing import Any
 
 import jwt
 import pytest
@@ -16,7 +17,10 @@ API_KEY = "api-KEY_0123456789abcdef"
 SERVICE_KEY = "svc-0123456789abcdefghij"
 LTIK = jwt.encode({"iat": 1_700_000_000, "s": "a" * 40}, "s" * 32, algorithm="HS256")
 CONFIG = LtiaasConfig(API_KEY, "https://your.ltiaas.com")
-IDTOKEN = {"user": {"id": "u1", "roles": ["Learner"]}, "services": {"serviceKey": SERVICE_KEY}}
+IDTOKEN: dict[str, Any] = {
+    "user": {"id": "u1", "roles": ["Learner"]},
+    "services": {"serviceKey": SERVICE_KEY},
+}
 
 
 def render(processor: RedactingProcessor | None, renderer: structlog.typing.Processor) -> str:
