@@ -88,9 +88,10 @@ def relaunch_page(error: LtiaasAuthError, nonce: str) -> str:
     """The default page: the status, what happened (the error's edge description) and what to do.
 
     It inlines ``ltik.js`` (``script_tag(nonce=nonce)``), which recovers the page when the tab still
-    holds a valid ltik. Override it with any function of the same signature (``page=`` of
-    :func:`render`); whatever it returns is sent under the same CSP, so give ``nonce`` to every script and
-    style element.
+    holds a valid ltik; the script reads the error's code from ``<html data-ltiaas-error="…">`` (a
+    missing ltik is worth asking again for, an expired one is not). Override it with any function of the
+    same signature (``page=`` of :func:`render`): keep that attribute and the script, and since whatever it
+    returns is sent under the same CSP, give ``nonce`` to every script and style element.
     """
     from .frontend import script_tag
 
