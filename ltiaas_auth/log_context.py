@@ -4,10 +4,11 @@
 and ``record.lti_context_id`` on every record it sees, as asgi-correlation-id does for request ids, so a
 format string can always name them (``%(ltik_fingerprint)s``). Outside a launch both are None. The context
 id is the ltik's own ``contextId`` claim (ltijs puts it in the ltiks it issues: the platform, deployment,
-course and resource link of the launch, percent-encoded; None when absent), read from the claims the middleware already parsed: the filter never
-fetches anything, never blocks, and never drops a record. Like every claim it is a hint until LTIAAS has
-accepted the ltik (the middleware's default ``prefetch_idtoken=True``), so only a printable ASCII value of
-at most 512 characters is shown: a forged token cannot write line breaks or kilobytes into the log.
+course and resource link of the launch, percent-encoded; None when absent), read from the claims the
+middleware already parsed: the filter never fetches anything, never blocks, and never drops a record.
+Like every claim it is a hint until LTIAAS has accepted the ltik (the middleware's default
+``prefetch_idtoken=True``), so only a printable ASCII value of at most 512 characters is shown: a forged
+token cannot write line breaks or kilobytes into the log.
 """
 
 from __future__ import annotations
