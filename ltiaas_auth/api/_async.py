@@ -20,7 +20,7 @@ from ._endpoints import Call, Listing
 from ._exchange import MAX_BODY, Answer, Exchange, Failure
 from ._http import client_options, httpx
 from ._request import Request, credential_for, page, read
-from ._sync import ClientBase
+from ._sync import ClientBase, _timeout
 
 if TYPE_CHECKING:
     from ..credentials import Credential
@@ -162,7 +162,7 @@ class AsyncLtiaasClient(ClientBase):
                     request.url,
                     headers=request.headers(),
                     content=request.content,
-                    timeout=timeout,
+                    timeout=_timeout(timeout),
                 )
                 response = await self._http.send(sent, stream=True, auth=None, follow_redirects=False)
                 try:

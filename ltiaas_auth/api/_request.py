@@ -12,8 +12,7 @@ import hmac
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import quote
 
 from ..context import credential_var
@@ -37,16 +36,19 @@ _SCHEME_NAMES = {
 _PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """What to send: ``url`` is absolute, on the config's origin. ``repr`` never shows the credential."""
+class Request(NamedTuple):
+    """What to send: ``url`` is absolute, on the config's origin. ``repr`` never shows the credential
+    (a ``Credential``'s own repr names only its origin) nor the body. A named tuple: one is made per call."""
 
     method: str
     url: str
     path: str  # the URL's path, for log lines (never the query)
     credential: Credential
-    content: bytes | None = field(default=None, repr=False)
+    content: bytes | None = None
     scheme: str = ""  # the Authorization scheme, for classifying LTIAAS's answer
+
+    def __repr__(self) -> str:
+        return f"Request(method={self.method!r}, url={self.url!r}, credential={self.credential!r})"
 
     def headers(self) -> dict[str, str]:
         """The headers to send; built at the last moment so no long-lived object holds the credential."""
@@ -86,7 +88,9 @@ def credential_for(endpoint: Endpoint[Any], config: LtiaasConfig) -> Credential:
         )
         raise NoLaunchContext(f"{endpoint.name}() needs {takes}; {has}.")
     other = credential.config
-    if other.origin != config.origin or not hmac.compare_digest(other.api_key, config.api_key):
+    if other is not config and (
+        other.origin != config.origin or not hmac.compare_digest(other.api_key, config.api_key)
+    ):
         raise ForeignOriginError(
             f"The current credential belongs to another LTIAAS account than {config.base_url}."
         )
@@ -188,7 +192,7 @@ def next_link(body: Mapping[str, Any]) -> str | None:
 
 
 def _json(content: bytes) -> Any:
-    if not content.strip():
+    if not content or content.isspace():
         return None
     try:
         return json.loads(content)

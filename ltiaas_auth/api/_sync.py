@@ -183,7 +183,7 @@ class LtiaasClient(ClientBase):
                 request.url,
                 headers=request.headers(),
                 content=request.content,
-                timeout=timeout,
+                timeout=_timeout(timeout),
             )
             response = self._http.send(sent, stream=True, auth=None, follow_redirects=False)
             try:
@@ -197,6 +197,12 @@ class LtiaasClient(ClientBase):
         finally:
             attempt_deadline.reset(token)
         return exchange.answered(response.status_code, response.headers, content)
+
+
+@functools.lru_cache(maxsize=64)
+def _timeout(seconds: float) -> httpx.Timeout:
+    """httpx's timeout object for ``seconds`` (most calls use the config's: made once)."""
+    return httpx.Timeout(seconds)
 
 
 def _read(chunks: Iterator[bytes], deadline: float) -> bytes:

@@ -65,14 +65,20 @@ class WireModel:
         extra = {key: value for key, value in data.items() if key not in known and value is not None}
         # Built field by field as the dataclass __init__ would (it is the hot path of every answer).
         model = object.__new__(cls)
-        for name, wire, decode in decoders:
+        for name, wire, decode, scalar in decoders:
             raw = data.get(wire)
             if raw is not None:
-                try:
-                    object.__setattr__(model, name, decode(raw))
-                    continue
-                except _Mismatch:
+                if scalar is not None:  # str, int, float, bool: checked inline, the common case
+                    if isinstance(raw, scalar) and (raw.__class__ is not bool or bool in scalar):
+                        object.__setattr__(model, name, raw)
+                        continue
                     extra[wire] = raw
+                else:
+                    try:
+                        object.__setattr__(model, name, decode(raw))
+                        continue
+                    except _Mismatch:
+                        extra[wire] = raw
             default = defaults[name]
             if default is _REQUIRED:
                 raise ValueError(f"{cls.__name__}: the required field {wire!r} is missing.")
@@ -111,8 +117,12 @@ def _encode(value: Any) -> Any:
 Decoder = Callable[[Any], Any]
 _FIELDS: dict[type[WireModel], tuple[tuple[str, str, Any], ...]] = {}
 _Plan = tuple[
-    frozenset[str], tuple[tuple[str, str, Decoder], ...], dict[str, Any], tuple[tuple[str, Any], ...]
+    frozenset[str],
+    tuple[tuple[str, str, Decoder, tuple[type, ...] | None], ...],
+    dict[str, Any],
+    tuple[tuple[str, Any], ...],
 ]
+_SCALARS: dict[Any, tuple[type, ...]] = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
 _PLANS: dict[type[WireModel], _Plan] = {}
 _REQUIRED: Any = object()
 
@@ -136,7 +146,7 @@ def _plan(cls: type[WireModel]) -> _Plan:
     found = _PLANS.get(cls)
     if found is None:
         fields = _fields(cls)
-        decoders = tuple((name, wire, _decoder(hint)) for name, wire, hint in fields)
+        decoders = tuple((name, wire, _decoder(hint), _scalar_of(hint)) for name, wire, hint in fields)
         defaults: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             if f.default_factory is not dataclasses.MISSING:
@@ -151,6 +161,14 @@ def _plan(cls: type[WireModel]) -> _Plan:
         local = tuple((n, d) for n, d in defaults.items() if n not in wire_fields and n != "extra")
         found = _PLANS[cls] = (frozenset(wire for _, wire, _ in fields), decoders, defaults, local)
     return found
+
+
+def _scalar_of(hint: Any) -> tuple[type, ...] | None:
+    """The JSON types a ``str``/``int``/``float``/``bool`` field (maybe ``| None``) takes, else None."""
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        hint = options[0] if len(options) == 1 else None
+    return _SCALARS.get(hint)
 
 
 def _decoder(hint: Any) -> Decoder:
@@ -172,9 +190,8 @@ def _decoder(hint: Any) -> Decoder:
         return _roles
     if hint is datetime:
         return _datetime
-    if hint in (bool, int, float, str):
-        accepted = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}[hint]
-        return functools.partial(_scalar, accepted, hint is not bool)
+    if hint in _SCALARS:
+        return functools.partial(_scalar, _SCALARS[hint], hint is not bool)
     if isinstance(hint, type) and issubclass(hint, WireModel):
         return functools.partial(_model, getattr(hint, "from_wire", hint.from_json))
     raise TypeError(f"no wire codec for {hint!r}")  # a model declared a type this module does not know
