@@ -400,7 +400,11 @@ def test_ambiguous_is_400_without_challenge() -> None:
 
 def test_a_cors_preflight_passes_through() -> None:
     app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG, prefetch_idtoken=False)
-    preflight = [*bearer("broken"), (b"origin", b"https://tool.example"), (b"access-control-request-method", b"GET")]
+    preflight = [
+        *bearer("broken"),
+        (b"origin", b"https://tool.example"),
+        (b"access-control-request-method", b"GET"),
+    ]
     response = run(call_asgi(app, asgi_scope(method="OPTIONS", headers=preflight)))
     assert response.status == 200
     assert response.json()["auth"] is None
