@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the benchmark modules import the peers: main() checks they are installed first
+    from .api_client import ApiResults
     from .idtokens import ViewRun
     from .middleware import Overheads
 
@@ -38,10 +39,11 @@ class Settings:
     reads: int  # cached idtoken reads per timed run
     rounds: int  # single-flight rounds per kind and latency
     views: int  # 100-read views per client; the median counts
+    api_calls: int = 2_000  # API client calls per timed run (per-call cost)
 
 
 FULL = Settings(requests=15_000, cold_requests=1_000, repeats=25, reads=25_000, rounds=3, views=3)
-QUICK = Settings(requests=1_000, cold_requests=100, repeats=2, reads=5_000, rounds=1, views=1)
+QUICK = Settings(requests=1_000, cold_requests=100, repeats=2, reads=5_000, rounds=1, views=1, api_calls=100)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,11 +80,13 @@ class Results:
     tasks: list[int]
     view_ours: ViewRun
     view_official: ViewRun
+    api: ApiResults
 
 
 def _run(settings: Settings) -> Results:
     from ltiaas_auth.testing import FakeLtiaas
 
+    from . import api_client
     from .harness import Minter
     from .idtokens import cached_read, median_run, single_flight, view_official, view_ours
     from .middleware import Sizes, asgi_flavour, measure, wsgi_flavour
@@ -105,7 +109,9 @@ def _run(settings: Settings) -> Results:
         _progress("4. a view reading the idtoken 100 times, ltiaas_auth and the official client")
         ours = median_run([view_ours(fake, config) for _ in range(settings.views)])
         official = median_run([view_official(fake) for _ in range(settings.views)])
-    return Results(wsgi, asgi, cached, threads, tasks, ours, official)
+        _progress("6. API client: connections, cost per call, roster and grades against the official client")
+        api = api_client.run(fake, calls=settings.api_calls, repeats=settings.repeats)
+    return Results(wsgi, asgi, cached, threads, tasks, ours, official, api)
 
 
 def _progress(step: str) -> None:
@@ -142,6 +148,7 @@ def _version(name: str) -> str:
 
 
 def _report(results: Results, settings: Settings, seconds: float, *, quick: bool) -> str:
+    from . import api_client
     wsgi, asgi = results.wsgi, results.asgi
     versions = ", ".join(f"{name} {_version(name)}" for name in VERSIONS)
     lines = [
@@ -193,6 +200,7 @@ def _report(results: Results, settings: Settings, seconds: float, *, quick: bool
     ):
         figure = f"failed: {run.error}" if run.error else f"{run.seconds * 1000:.1f} ms"
         lines.append(f"   {name:28}{run.round_trips:>24}{figure:>22}")
+    lines += ["", *api_client.report(results.api)]
 
     targets = [
         ("ASGI overhead <= 1/2 asgi-correlation-id's", *_within(asgi.warm, asgi.peer, 0.5)),
@@ -204,6 +212,7 @@ def _report(results: Results, settings: Settings, seconds: float, *, quick: bool
         ),
         ("one upstream fetch, 64 threads", _counts(results.threads), set(results.threads) == {1}),
         ("one upstream fetch, 64 asyncio tasks", _counts(results.tasks), set(results.tasks) == {1}),
+        *api_client.targets(results.api),
     ]
     # Not DESIGN's configuration (see part 1): shown so that no verdict rests on the peer's costly path.
     beyond = [
