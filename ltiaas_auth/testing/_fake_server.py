@@ -36,6 +36,7 @@ class FakeHttpServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
     block_on_close = False
+    request_queue_size = 128  # bursts of concurrent clients are accepted at once (socketserver's default: 5)
 
     def __init__(
         self, host: str, port: int, respond: Respond, ssl_context: ssl.SSLContext | None = None
