@@ -148,7 +148,6 @@ class Gate:
         header: Collection[str],
         body: bytes | None = None,
         body_kind: str | None = None,
-        *,
         body_too_large: bool = False,
     ) -> tuple[Launch | None, LtiaasAuthError | None, bool]:
         """``(launch, error, in_url)`` for a request: its launch (None when it has none and none is

@@ -136,9 +136,10 @@ class LtiaasASGIMiddleware:
                 header,
                 body,
                 body_kind,
-                body_too_large=too_large,
+                too_large,
             )
-            if launch is not None and gate.prefetch_idtoken:
+            # A launch LTIAAS already accepted costs one dict lookup here.
+            if launch is not None and gate.prefetch_idtoken and launch not in gate.verified:
                 failure = await gate.aprefetch(launch)
                 if failure is not None:
                     launch, error = None, failure
