@@ -7,6 +7,7 @@ used as LTIAAS's customers use it.
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
 import urllib.request
 from collections.abc import Iterator
@@ -600,3 +601,20 @@ def test_any_request_gets_an_answer_in_ltiaas_shape_or_a_page(
     assert answer.status < 500
     if answer.headers.get("content-type", "").startswith("application/json"):
         assert answer.body["status"] == answer.status
+
+
+@pytest.mark.parametrize("port", [-1, 65536, True, "80"])
+def test_a_port_outside_the_range_is_refused(port: Any) -> None:
+    with pytest.raises(ValueError, match="port"):
+        FakeLtiaas(port=port)
+
+
+def test_a_given_port_and_a_loopback_name_are_used() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with FakeLtiaas(host="localhost", port=port) as fake:
+        assert fake.url == f"http://localhost:{port}"
+        assert send(fake, "GET", "/").status == 200
+        with pytest.raises(OSError), FakeLtiaas(port=port):  # the port is taken now
+            pass
