@@ -97,7 +97,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {_unechoed(message)}\n")
 
 
-def port_number(text: str) -> int:
+def _port_number(text: str) -> int:
     """An argparse type: a TCP port, 0 (any free one) to 65535."""
     try:
         port = int(text, 10)
@@ -196,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="play the scripted launch, check every step, exit 0 or 1"
     )
     demo.add_argument("--host", default="127.0.0.1", help="the tool's address (default: 127.0.0.1)")
-    demo.add_argument("--port", type=port_number, default=0, help="the tool's port (default: a free one)")
+    demo.add_argument("--port", type=_port_number, default=0, help="the tool's port (default: a free one)")
     demo.add_argument(
         "--ltiaas-url",
         metavar="URL",
@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="the address (or host name) to listen on (default: 127.0.0.1); beyond loopback needs --tls",
     )
-    fake.add_argument("--port", type=port_number, default=0, help="the port (default: a free one)")
+    fake.add_argument("--port", type=_port_number, default=0, help="the port (default: a free one)")
     fake.add_argument(
         "--tool-url",
         metavar="URL",

@@ -153,7 +153,9 @@ Refusal = Callable[[FakeLtiaas, str], str | None]
             "Invalid API key",  # an API-key-only route says what it lacks
             id="launch-on-platforms",
         ),
-        pytest.param("/admin/platforms", lambda f, ltik: None, "Invalid API key", id="no-header-on-platforms"),
+        pytest.param(
+            "/admin/platforms", lambda f, ltik: None, "Invalid API key", id="no-header-on-platforms"
+        ),
         pytest.param(
             "/api/memberships",
             lambda f, ltik: f"SERVICE-AUTH-V1 {f.api_key}:unknown-key",
