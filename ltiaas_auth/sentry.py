@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Self
 import sentry_sdk.consts
 from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 
-from .redact import Redactor
+from .redact import SENSITIVE_NAMES, Redactor
 
 if TYPE_CHECKING:
     from .config import LtiaasConfig
@@ -35,16 +35,14 @@ __all__ = [
     "data_collection",
 ]
 
-#: The SDK's default denylist plus the names that carry our credentials (compared lower-cased, whole).
+#: The SDK's default denylist plus :data:`ltiaas_auth.redact.SENSITIVE_NAMES` in each spelling the SDK may
+#: meet (it compares whole keys, lower-cased): ``x_ltik``, ``x-ltik``, WSGI's ``http_x_ltik``, ….
 DENYLIST: list[str] = [
     *DEFAULT_DENYLIST,
-    "ltik",
-    "x-ltik",
-    "x_ltik",
-    "http_x_ltik",
-    "servicekey",
-    "service_key",
-    "http_authorization",
+    *sorted(
+        {spelling for name in SENSITIVE_NAMES for spelling in (name, name.replace("_", "-"), f"http_{name}")}
+        - {term.lower() for term in DEFAULT_DENYLIST}
+    ),
 ]
 
 #: Terms added to ``data_collection``'s deny lists (partial, case-insensitive: ``ltik`` also covers
