@@ -95,7 +95,8 @@ def run(fake: FakeLtiaas, options: dict[str, Any]) -> tuple[MemoryTransport, str
             assert response.status_code == 500
         sentry_sdk.flush()
     finally:
-        sentry_sdk.init()  # no DSN: the SDK is off again for the other tests
+        # No DSN and no integrations: the SDK is off again for the other tests.
+        sentry_sdk.init(default_integrations=False, auto_enabling_integrations=False)
     service_key = fake.service_key_for(ltik)
     assert service_key
     return transport, ltik, service_key
