@@ -171,7 +171,7 @@ class AsyncLtiaasClient(ClientBase):
                     await response.aclose()
         except (TimeoutError, httpx.TimeoutException) as error:
             return exchange.failed(error, timed_out=True)
-        except (httpx.TransportError, _TooLarge) as error:
+        except (httpx.RequestError, _TooLarge) as error:
             return exchange.failed(error, timed_out=False)
         return exchange.answered(response.status_code, response.headers, content)
 

@@ -192,7 +192,7 @@ class LtiaasClient(ClientBase):
                 response.close()
         except httpx.TimeoutException as error:
             return exchange.failed(error, timed_out=True)
-        except (httpx.TransportError, _TooLarge) as error:
+        except (httpx.RequestError, _TooLarge) as error:
             return exchange.failed(error, timed_out=isinstance(error, _TooLarge))
         finally:
             attempt_deadline.reset(token)
