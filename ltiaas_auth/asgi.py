@@ -180,20 +180,21 @@ class LtiaasASGIMiddleware:
 
     def _held_send(self, scope: Scope, send: Send, slot: Slot) -> Send:
         """The app's ``send``: a 500 started after one of our errors was recorded for this request
-        (``slot[0]``) is replaced by that error's rejection, and the rest of the framework's 500 dropped."""
+        (``slot[0]``) is replaced by that error's rejection, and the rest of the framework's 500 dropped.
 
-        async def held_send(message: Message) -> None:
+        A plain function handing back the server's own awaitable, so a message costs no extra coroutine."""
+
+        def held_send(message: Message) -> Awaitable[None]:
             phase = slot[1]
             if phase == _WAITING and message["type"] == "http.response.start":
                 error = slot[0]
                 if error is not None and message["status"] == 500:
                     slot[1] = _REPLACED
-                    await self._reject(scope, send, error)
-                    return
+                    return self._reject(scope, send, error)
                 slot[1] = _STARTED
             elif phase == _REPLACED:
-                return
-            await send(message)
+                return _nothing()
+            return send(message)
 
         return held_send
 
@@ -218,6 +219,10 @@ class LtiaasASGIMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+async def _nothing() -> None:
+    """What sending a message of the replaced 500 does."""
 
 
 async def _no_body() -> Message:
