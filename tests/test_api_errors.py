@@ -3,6 +3,7 @@ whole body kept, retries for GET/PUT/DELETE only, and no key or token in any tex
 
 from __future__ import annotations
 
+import logging
 import socket
 import traceback
 from collections.abc import Iterator
@@ -297,3 +298,23 @@ def test_a_2xx_that_is_not_what_the_endpoint_promises(fake: FakeLtiaas, api: Any
     fake.fail_next(200, body="<html>")
     with pytest.raises(UpstreamError, match="not JSON"):
         api("platforms")
+
+
+def test_upstream_trouble_is_logged_once_per_kind(
+    fake: FakeLtiaas, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    ltik = fake.launch()
+    api = DRIVERS[mode](fake.config(), **FAST)
+    fake.fail_next(503, count=6)
+    try:
+        with caplog.at_level(logging.WARNING, logger="ltiaas_auth"), launch_context(fake.config(), ltik):
+            for _ in range(2):  # two calls, three attempts each: six 503s
+                with pytest.raises(UpstreamError):
+                    api("line_items")
+    finally:
+        api.close()
+    lines = [record for record in caplog.records if record.name == "ltiaas_auth"]
+    assert len(lines) == 1
+    text = lines[0].getMessage()
+    assert "503" in text and "/api/lineitems" in text
+    assert fake.api_key not in text and ltik not in text
