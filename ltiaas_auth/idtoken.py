@@ -186,6 +186,9 @@ class IdtokenCache:
         """Fetch (or read from the shared store) and settle ``flight``; re-raises only a BaseException,
         and only here: waiters get an ``UpstreamError`` of their own instead."""
         key = launch.cache_key
+        if time.monotonic() >= flight.deadline:  # queued behind busy fetch threads until nobody waits
+            self._settle(key, flight, error=self._timed_out())
+            return
         try:
             idtoken, fetched = self._load(launch, flight.deadline)
         except LtikRefused as error:

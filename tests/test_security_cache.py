@@ -69,7 +69,8 @@ def test_200_wsgi_requests_with_one_forged_ltik_cost_one_ltiaas_call(fake):
     forged = tampered(fake.launch())
     client = Client(LtiaasMiddleware(wsgi_ok, fake.config(), prefetch_idtoken=True))
     statuses = {
-        client.get("/", headers={"Authorization": f"Bearer {forged}"}).status_code for _ in range(200)
+        client.get("/", headers={"Authorization": f"Bearer {forged}"}, buffered=True).status_code
+        for _ in range(200)
     }
     assert statuses == {401}
     assert idtoken_fetches(fake) == 1
@@ -334,11 +335,12 @@ def test_the_parsed_ltiks_and_the_idtokens_share_one_byte_budget(fake):
     app = LtiaasMiddleware(wsgi_ok, config, prefetch_idtoken=True)
     client = Client(app)
     for _ in range(40):
-        assert client.get("/", headers={"Authorization": f"Bearer {fake.launch()}"}).status_code == 200
+        answer = client.get("/", headers={"Authorization": f"Bearer {fake.launch()}"}, buffered=True)
+        assert answer.status_code == 200
     budget, idtokens = config._idtokens.budget, config._idtokens._entries
     assert len(idtokens) == len(app._gate.parse.cache) == 40
     for index in range(40):
-        client.get("/", headers={"Authorization": f"Bearer {forged_8k(index)}"}, environ_base={})
+        client.get("/", headers={"Authorization": f"Bearer {forged_8k(index)}"}, buffered=True)
         assert budget.used <= budget.max_bytes
     assert len(idtokens) < 40  # the oldest idtokens gave way to newer parsed ltiks
     assert len(app._gate.parse.cache) < 80
