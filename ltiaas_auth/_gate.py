@@ -30,7 +30,6 @@ __all__ = [
     "Rejection",
     "answerable",
     "below_mount",
-    "prefetch_failure",
     "render",
 ]
 
@@ -228,13 +227,6 @@ def _launch_bytes(parsed: tuple[Launch, float]) -> int:
     """What a parsed launch holds: its token, its claims as parsed, and about 1 KiB of objects around them."""
     ltik = parsed[0].ltik
     return footprint(ltik.raw) + footprint(ltik.claims) + 1024
-
-
-def prefetch_failure(error: LtiaasAuthError) -> LtiaasAuthError:
-    """What to answer when prefetching the idtoken failed: the error itself. The error tree already says
-    what the edge answers (``LtikRefused``: 401 ``INVALID_LTIK``; every other upstream failure: 502
-    ``UPSTREAM_UNAVAILABLE``, nothing of LTIAAS's body); kept for integrations written against it."""
-    return error
 
 
 def below_mount(path: str, root_path: str) -> str:

@@ -196,6 +196,8 @@ class LtiaasMiddleware:
     ) -> Iterable[bytes]:
         if self.error_app is not None and environ.get(ERROR_KEY) is not error:
             environ[ERROR_KEY] = error
+            if exc_info is not None:  # the app had started a response: replacing it needs exc_info
+                start_response = _with_exc_info(start_response, exc_info)
             return self.error_app(environ, start_response)
         html = wants_html(environ.get("HTTP_ACCEPT"), environ.get("HTTP_SEC_FETCH_MODE"))
         status, headers, content = render(error, html=html, page=self.page)
@@ -205,6 +207,15 @@ class LtiaasMiddleware:
         else:
             start_response(line, headers, exc_info)
         return [content]
+
+
+def _with_exc_info(start_response: StartResponse, exc_info: OptExcInfo) -> StartResponse:
+    def start(
+        status: str, headers: list[tuple[str, str]], given: OptExcInfo | None = None
+    ) -> Callable[[bytes], object]:
+        return start_response(status, headers, given or exc_info)
+
+    return start
 
 
 def _is_preflight(environ: WSGIEnvironment) -> bool:

@@ -289,3 +289,38 @@ def test_django_wsgi_and_asgi() -> None:
             "role": [403, "ROLE_REQUIRED"],
             "bug": [500, None],  # our programming error stays Django's own 500
         }, server
+
+
+# --- error_app, and an app that had started its response ------------------------------------------------
+
+
+def test_error_app_renders_an_error_raised_in_the_app(fake: FakeLtiaas) -> None:
+    from helpers import call_wsgi, wsgi_environ
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])  # started, then the view fails
+        raise RoleRequired()
+
+    def error_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        error = environ["ltiaas_auth.error"]
+        start_response(f"{error.status} Custom", [("Content-Type", "text/plain")])
+        return [f"custom {error.code}".encode()]
+
+    middleware = LtiaasMiddleware(app, fake.config(), error_app=error_app)
+    environ = wsgi_environ(headers={"Authorization": f"Bearer {fake.launch()}"})
+    status, _, body = call_wsgi(middleware, environ)  # its start_response takes exc_info, as servers do
+    assert (status, body) == (403, b"custom ROLE_REQUIRED")
+
+
+def test_asgi_error_app_renders_an_error_raised_in_the_app(fake: FakeLtiaas) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        raise RoleRequired()
+
+    async def error_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        error = scope["ltiaas_auth.error"]
+        await send({"type": "http.response.start", "status": error.status, "headers": []})
+        await send({"type": "http.response.body", "body": f"custom {error.code}".encode()})
+
+    middleware = LtiaasASGIMiddleware(app, config=fake.config(), error_app=error_app)
+    status, _, body = get_asgi(middleware, "/", fake.launch(), {})
+    assert (status, body) == (403, "custom ROLE_REQUIRED")
