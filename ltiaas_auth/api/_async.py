@@ -16,11 +16,11 @@ import anyio
 from ..config import LtiaasConfig
 from ..credentials import Launch
 from . import _endpoints as ops
+from ._base import ClientBase, httpx_timeout
 from ._endpoints import Call, Listing
-from ._exchange import MAX_BODY, Answer, Exchange, Failure
+from ._exchange import MAX_BODY, Answer, AnswerTooLarge, Exchange, Failure
 from ._http import client_options, httpx
 from ._request import Request, credential_for, page, read
-from ._sync import ClientBase, _timeout
 
 if TYPE_CHECKING:
     from ..credentials import Credential
@@ -29,10 +29,6 @@ __all__ = ["AsyncLtiaasClient"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-class _TooLarge(Exception):
-    """An answer over MAX_BODY."""
 
 
 def _method(
@@ -162,7 +158,7 @@ class AsyncLtiaasClient(ClientBase):
                     request.url,
                     headers=request.headers(),
                     content=request.content,
-                    timeout=_timeout(timeout),
+                    timeout=httpx_timeout(timeout),
                 )
                 response = await self._http.send(sent, stream=True, auth=None, follow_redirects=False)
                 try:
@@ -171,7 +167,7 @@ class AsyncLtiaasClient(ClientBase):
                     await response.aclose()
         except (TimeoutError, httpx.TimeoutException) as error:
             return exchange.failed(error, timed_out=True)
-        except (httpx.RequestError, _TooLarge) as error:
+        except (httpx.RequestError, AnswerTooLarge) as error:
             return exchange.failed(error, timed_out=False)
         return exchange.answered(response.status_code, response.headers, content)
 
@@ -181,5 +177,5 @@ async def _read(chunks: AsyncIterator[bytes]) -> bytes:
     async for chunk in chunks:
         body += chunk
         if len(body) > MAX_BODY:
-            raise _TooLarge
+            raise AnswerTooLarge
     return bytes(body)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ._endpoints import Call
     from ._request import Request
 
-__all__ = ["MAX_BODY", "Answer", "Exchange", "Failure", "RetryPolicy"]
+__all__ = ["MAX_BODY", "Answer", "AnswerTooLarge", "AnswerTooSlow", "Exchange", "Failure", "RetryPolicy"]
 
 #: The largest answer read (a listing page of a thousand members is well under 1 MiB).
 MAX_BODY = 16 << 20
@@ -59,6 +59,14 @@ class RetryPolicy:
     def deadline(self, timeout: float) -> float:
         """Seconds a whole call may take: every attempt its ``timeout``, and the waits between them."""
         return (self.max_retries + 1) * timeout + self.max_retries * self.max_retry_wait
+
+
+class AnswerTooLarge(Exception):
+    """LTIAAS's answer is over ``MAX_BODY``: not read further."""
+
+
+class AnswerTooSlow(TimeoutError):
+    """LTIAAS's answer was still arriving at the attempt's deadline: not read further."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Self, TypeVar
 from ..config import LtiaasConfig
 from ..credentials import Launch
 from . import _endpoints as ops
+from ._base import ClientBase, httpx_timeout
 from ._endpoints import Call, Listing
-from ._exchange import MAX_BODY, Answer, Exchange, Failure, RetryPolicy
+from ._exchange import MAX_BODY, Answer, AnswerTooLarge, AnswerTooSlow, Exchange, Failure
 from ._http import attempt_deadline, client_options, httpx, sync_transport
-from ._request import Request, build, check_platforms_path, credential_for, page, read
+from ._request import Request, credential_for, page, read
 
 if TYPE_CHECKING:
     from ..credentials import Credential
@@ -23,34 +24,6 @@ __all__ = ["LtiaasClient"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-class _TooLarge(Exception):
-    """An answer over MAX_BODY, or one still arriving at the attempt's deadline."""
-
-
-class ClientBase:
-    """What both clients hold: the config, the retry policy and where platforms live."""
-
-    def __init__(
-        self,
-        config: LtiaasConfig,
-        *,
-        max_retries: int = 2,
-        max_retry_wait: float = 30.0,
-        platforms_path: str = "/admin/platforms",
-    ) -> None:
-        if not isinstance(config, LtiaasConfig):
-            raise TypeError("config must be an LtiaasConfig.")
-        self.config = config
-        self.retry = RetryPolicy(max_retries, max_retry_wait)
-        self.platforms_path = check_platforms_path(platforms_path)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.config.base_url!r})"
-
-    def _request(self, call: Call[Any], credential: Credential, next_url: str | None = None) -> Request:
-        return build(call, self.config, credential, platforms_path=self.platforms_path, next_url=next_url)
 
 
 def _method(op: Callable[P, Call[T]]) -> Callable[Concatenate[LtiaasClient, P], T]:
@@ -183,26 +156,20 @@ class LtiaasClient(ClientBase):
                 request.url,
                 headers=request.headers(),
                 content=request.content,
-                timeout=_timeout(timeout),
+                timeout=httpx_timeout(timeout),
             )
             response = self._http.send(sent, stream=True, auth=None, follow_redirects=False)
             try:
                 content = _read(response.iter_bytes(), deadline)
             finally:
                 response.close()
-        except httpx.TimeoutException as error:
+        except (httpx.TimeoutException, AnswerTooSlow) as error:
             return exchange.failed(error, timed_out=True)
-        except (httpx.RequestError, _TooLarge) as error:
-            return exchange.failed(error, timed_out=isinstance(error, _TooLarge))
+        except (httpx.RequestError, AnswerTooLarge) as error:
+            return exchange.failed(error, timed_out=False)
         finally:
             attempt_deadline.reset(token)
         return exchange.answered(response.status_code, response.headers, content)
-
-
-@functools.lru_cache(maxsize=64)
-def _timeout(seconds: float) -> httpx.Timeout:
-    """httpx's timeout object for ``seconds`` (most calls use the config's: made once)."""
-    return httpx.Timeout(seconds)
 
 
 def _read(chunks: Iterator[bytes], deadline: float) -> bytes:
@@ -210,6 +177,8 @@ def _read(chunks: Iterator[bytes], deadline: float) -> bytes:
     body = bytearray()
     for chunk in chunks:
         body += chunk
-        if len(body) > MAX_BODY or time.monotonic() > deadline:
-            raise _TooLarge
+        if len(body) > MAX_BODY:
+            raise AnswerTooLarge
+        if time.monotonic() > deadline:
+            raise AnswerTooSlow
     return bytes(body)
