@@ -152,7 +152,7 @@ def report(overheads: DjangoOverheads, us: str) -> list[str]:
         return f"   {label:66}{ns / 1000:>8.2f}"
 
     return [
-        f"The Django middleware, per request over Django's whole handler, in {us}, CPU time "
+        f"7. The Django middleware, per request over Django's whole handler, in {us}, CPU time "
         f"(the handler alone: {overheads.bare / 1000:.2f})",
         row("ltiaas_auth.django.LtiaasMiddleware in MIDDLEWARE (headline)", overheads.native),
         row("LtiaasMiddleware wrapped around Django's WSGI application", overheads.wrapped),

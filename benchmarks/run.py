@@ -22,6 +22,7 @@ from .redaction import HOSTILE_TARGET_MS
 
 if TYPE_CHECKING:  # the benchmark modules import the peers: main() checks they are installed first
     from .api_client import ApiResults
+    from .django import DjangoOverheads
     from .flask_ext import FlaskOverheads
     from .idtokens import ViewRun
     from .middleware import Overheads
@@ -85,6 +86,7 @@ class Results:
     view_official: ViewRun
     redaction: list[tuple[str, float, float]]
     api: ApiResults
+    django: DjangoOverheads
     flask: FlaskOverheads
 
 
@@ -92,6 +94,7 @@ def _run(settings: Settings) -> Results:
     from ltiaas_auth.testing import FakeLtiaas
 
     from . import api_client, flask_ext
+    from . import django as django_bench
     from .harness import Minter
     from .idtokens import cached_read, median_run, single_flight, view_official, view_ours
     from .middleware import Sizes, asgi_flavour, measure, wsgi_flavour
@@ -119,9 +122,13 @@ def _run(settings: Settings) -> Results:
         redacted = redaction(ltik, repeats=settings.repeats)
         _progress("6. API client: connections, cost per call, roster and grades against the official client")
         api = api_client.run(fake, calls=settings.api_calls, repeats=settings.repeats)
+        _progress("7. the Django middleware, beside the WSGI middleware")
+        django_overheads = django_bench.measure(config, ltik, sizes)
         _progress("8. the Flask extension, beside the WSGI middleware")
         flask_overheads = flask_ext.measure(config, ltik, sizes)
-    return Results(wsgi, asgi, cached, threads, tasks, ours, official, redacted, api, flask_overheads)
+    return Results(
+        wsgi, asgi, cached, threads, tasks, ours, official, redacted, api, django_overheads, flask_overheads
+    )
 
 
 def _progress(step: str) -> None:
@@ -159,6 +166,7 @@ def _version(name: str) -> str:
 
 def _report(results: Results, settings: Settings, seconds: float, *, quick: bool) -> str:
     from . import api_client, flask_ext
+    from . import django as django_bench
 
     wsgi, asgi = results.wsgi, results.asgi
     versions = ", ".join(f"{name} {_version(name)}" for name in VERSIONS)
@@ -216,6 +224,7 @@ def _report(results: Results, settings: Settings, seconds: float, *, quick: bool
     lines += [f"   {label:62}{wall:>9.3f}{cpu:>9.3f}" for label, wall, cpu in results.redaction]
     hostile = max(wall for label, wall, _ in results.redaction if label.startswith("32 KiB"))
     lines += ["", *api_client.report(results.api)]
+    lines += ["", *django_bench.report(results.django, "µs")]
     lines += ["", *flask_ext.report(results.flask, "µs")]
 
     targets = [
@@ -230,6 +239,7 @@ def _report(results: Results, settings: Settings, seconds: float, *, quick: bool
         ("one upstream fetch, 64 threads", _counts(results.threads), set(results.threads) == {1}),
         ("one upstream fetch, 64 asyncio tasks", _counts(results.tasks), set(results.tasks) == {1}),
         *api_client.targets(results.api),
+        django_bench.target(results.django),
         flask_ext.target(results.flask),
     ]
     # Not DESIGN's configuration (see part 1): shown so that no verdict rests on the peer's costly path.
