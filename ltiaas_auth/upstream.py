@@ -99,7 +99,7 @@ def _send(config: LtiaasConfig, request: _Request) -> tuple[int, bytes]:
     except (OSError, ValueError, http.client.HTTPException) as error:  # refused, timeout, reset, garbage
         request.timed_out = request.deadline.expired or isinstance(_reason(error), TimeoutError)
         what = (
-            f"LTIAAS did not answer within {deadline_for(config):g} s."
+            f"LTIAAS did not answer in time ({config.timeout:g} s a read, {deadline_for(config):g} s in all)."
             if request.timed_out
             else f"LTIAAS could not be reached ({type(_reason(error)).__name__})."
         )
