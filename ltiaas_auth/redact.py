@@ -209,30 +209,39 @@ class Redactor:
 
     def _redact(self, text: str, keep: int = 0) -> str:
         """``text[keep:]`` masked, with ``text[:keep]`` read too (a name there masks a value after it)."""
+        merged = self._merged(text, keep)
+        if not merged:
+            return text[keep:] if keep else text
+        pieces: list[str] = []
+        add = pieces.append
+        written = keep  # the text before this index is written out (or left out)
+        for start, end in merged:
+            add(text[written:start])
+            add(MASK)
+            written = end
+        add(text[written:])
+        return "".join(pieces)
+
+    def _merged(self, text: str, keep: int = 0) -> list[tuple[int, int]]:
+        """The stretches of ``text`` to mask, from ``keep`` on: sorted, and merged where they touch."""
         spans = _spans(text)
         if self._secrets is not None:
             spans += [match.span() for match in self._secrets.finditer(text)]
         if keep:
             spans = [(start if start > keep else keep, end) for start, end in spans if end > keep]
         if not spans:
-            return text[keep:] if keep else text
+            return []
         spans.sort()
-        pieces: list[str] = []
-        add = pieces.append
-        written = keep  # the text before this index is written out (or left out)
+        merged: list[tuple[int, int]] = []
         start, end = spans[0]
         for next_start, next_end in spans:
             if next_start > end:  # a gap between two masked stretches: keep it
-                add(text[written:start])
-                add(MASK)
-                written = end
+                merged.append((start, end))
                 start = next_start
             if next_end > end:
                 end = next_end
-        add(text[written:start])
-        add(MASK)
-        add(text[end:])
-        return "".join(pieces)
+        merged.append((start, end))
+        return merged
 
 
 def _spans(text: str) -> list[tuple[int, int]]:
@@ -319,15 +328,13 @@ class RedactingFilter(Redactor, logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = _message(record)
-        clean = None if message is None else self.redact(message)
-        if message is None or clean != message:
-            # Mask the parts, keeping the record's shape (uvicorn's and gunicorn's access formatters read
-            # the arguments); unless they put together differ from the masked whole (a secret that only
-            # shows once they are, "Bearer %s"): then keep the masked whole.
+        if message is None:  # the arguments do not fit the format: mask each part, logging reports the rest
             record.msg = self._clean(record.msg)
             record.args = self._clean_args(record.args)
-            if clean is not None and _message(record) != clean:
-                record.msg, record.args = clean, ()
+        else:
+            clean = self.redact(message)
+            if clean != message:
+                self._mask_message(record, message, clean)
         for name, value in record.__dict__.items():
             if name not in _RECORD_FIELDS and value is not None:
                 record.__dict__[name] = MASK if is_sensitive_name(name) and value else self._clean(value)
@@ -339,6 +346,100 @@ class RedactingFilter(Redactor, logging.Filter):
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         return True
+
+    def _mask_message(self, record: logging.LogRecord, message: str, clean: str) -> None:
+        """Mask the record's message keeping its shape: uvicorn's and gunicorn's access formatters read the
+        arguments, not the message, so a record whose arguments were dropped would not print at all.
+
+        Each part masked on its own is enough unless a credential only shows once the parts are put
+        together ("Bearer %s", or a path ending in "Bearer" before the format's " HTTP/"); then each
+        part is masked where the whole message is, and only if the format is too intricate for that is
+        the masked whole kept, without arguments."""
+        msg, args = self._clean(record.msg), self._cleaned(record.args)
+        if _compose(msg, args) != clean:
+            placed = self._in_place(record.msg, record.args, message)
+            if placed is None:
+                record.msg, record.args = clean, ()
+                return
+            msg, args = placed
+        record.msg = msg
+        if isinstance(record.args, dict) and isinstance(args, Mapping):
+            record.args.update(args)  # in place: gunicorn's dict subclass answers "-" for misses
+        else:
+            record.args = args
+
+    def _in_place(self, msg: object, args: _Args, message: str) -> tuple[str, _Args] | None:
+        """``msg`` and ``args`` with each credential of the formatted ``message`` masked in the parts it
+        falls in (literal text or arguments), or None when the format is not plain ``%`` placeholders."""
+        if not isinstance(msg, str) or len(message) > MAX_SCAN:
+            return None
+        by_name = isinstance(args, Mapping)
+        if not by_name and not isinstance(args, tuple):
+            return None
+        values: Any = args
+        parts: list[tuple[str, re.Match[str] | None]] = []  # (formatted text, its placeholder or None)
+        at = index = 0
+        try:
+            for spec in _PLACEHOLDER.finditer(msg):
+                parts.append((msg[at : spec.start()], None))
+                at = spec.end()
+                if spec["conversion"] == "%":
+                    parts.append(("%", None))
+                    continue
+                if by_name:
+                    if spec["name"] is None:
+                        return None
+                    value = values[spec["name"]]
+                else:
+                    if spec["name"] is not None:
+                        return None
+                    value = values[index]
+                    index += 1
+                parts.append((("%" + spec["format"] + spec["conversion"]) % (value,), spec))
+        except (LookupError, TypeError, ValueError):
+            return None
+        parts.append((msg[at:], None))
+        if (not by_name and index != len(values)) or "".join(text for text, _ in parts) != message:
+            return None
+        merged = self._merged(message)
+        new_msg: list[str] = []
+        new_args: list[object] = []
+        # Under names, every value is masked on its own too: a formatter may read more than the format does.
+        new_named: dict[str, object] = dict(self._cleaned(args)) if by_name else {}  # type: ignore[arg-type]
+        start = 0
+        for text, placeholder in parts:
+            masked = _mask_between(text, start, merged)
+            start += len(text)
+            if placeholder is None:
+                new_msg.append(masked.replace("%", "%%"))
+                continue
+            new_msg.append(placeholder[0])
+            value = values[placeholder["name"]] if by_name else values[len(new_args)]
+            if masked != text:
+                if placeholder["conversion"] not in "sra":
+                    return None  # a number cannot show a mask
+                value = (
+                    masked
+                    if isinstance(value, str) and placeholder["conversion"] == "s"
+                    else _Redacted(masked, masked)
+                )
+            if by_name:
+                new_named[placeholder["name"]] = value
+            else:
+                new_args.append(value)
+        result_args: _Args = new_named if by_name else tuple(new_args)
+        result = _compose("".join(new_msg), result_args)
+        if result is None or self.redact(result) != result:
+            return None
+        return "".join(new_msg), result_args
+
+    def _cleaned(self, args: _Args) -> _Args:
+        """``args`` with each part masked, as a new tuple or dict (the record's own is left as it is)."""
+        if isinstance(args, Mapping):
+            return {name: self._clean(value) for name, value in args.items()}
+        if isinstance(args, tuple):
+            return tuple(self._clean(value) for value in args)
+        return args
 
     def _clean(self, value: object) -> object:
         if isinstance(value, str):
@@ -384,6 +485,38 @@ class _Redacted:
 
     def __format__(self, spec: str) -> str:
         return format(self._str, spec)
+
+
+# A %-format placeholder as logging's % operator reads it (without "*" widths, which take an argument).
+_PLACEHOLDER = re.compile(
+    r"%(?:\((?P<name>[^)]*)\))?(?P<format>[#0\- +]*\d*(?:\.\d+)?[hlL]?)(?P<conversion>[diouxXeEfFgGcrsa%])"
+)
+
+
+def _compose(msg: object, args: _Args) -> str | None:
+    """What ``LogRecord.getMessage`` makes of ``msg`` and ``args``, or None when they do not fit."""
+    try:
+        text = str(msg)
+        return text % args if args else text
+    except Exception:
+        return None
+
+
+def _mask_between(text: str, start: int, merged: list[tuple[int, int]]) -> str:
+    """``text``, which stands at ``start`` in a message, with the message's masked stretches masked."""
+    end = start + len(text)
+    pieces: list[str] = []
+    written = start
+    for span_start, span_end in merged:
+        if span_end <= start or span_start >= end:
+            continue
+        cut_from, cut_to = max(span_start, start), min(span_end, end)
+        pieces += [text[written - start : cut_from - start], MASK]
+        written = cut_to
+    if not pieces:
+        return text
+    pieces.append(text[written - start :])
+    return "".join(pieces)
 
 
 def _message(record: logging.LogRecord) -> str | None:

@@ -18,6 +18,7 @@ import jwt
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from uvicorn.logging import AccessFormatter
 
 from ltiaas_auth import LtiaasConfig, RedactingFilter, parse_ltik, redact_url
 from ltiaas_auth._syntax import TOKEN68
@@ -277,6 +278,65 @@ def test_uvicorn_shaped_records_keep_their_arguments() -> None:
     )
     assert RedactingFilter().filter(record) is True
     assert record.args == ("127.0.0.1:5000", "GET", "/launch?ltik=***", "1.1", 200)
+
+
+UVICORN_ACCESS = '%s - "%s %s HTTP/%s" %d'
+
+
+def access_record(path: str) -> logging.LogRecord:
+    args = ("127.0.0.1:5000", "GET", path, "1.1", 200)
+    return logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, UVICORN_ACCESS, args, None)
+
+
+@pytest.mark.parametrize(
+    ("path", "line"),
+    [
+        pytest.param("/x?q=Bearer", "GET /x?q=Bearer HTTP/***", id="scheme-word-before-the-format"),
+        pytest.param("/x?ltik=", "GET /x?ltik= HTTP/1.1", id="empty-ltik"),
+        pytest.param(
+            f"/x?a=LTIK-AUTH-V2%20{API_KEY}", "GET /x?a=LTIK-AUTH-V2%20*** HTTP/1.1", id="in-the-path"
+        ),
+    ],
+)
+def test_an_access_record_keeps_its_arguments_when_masked_across_them(path: str, line: str) -> None:
+    """A credential seen only in the whole line (here: the format's own "HTTP/1.1" after "Bearer") is
+    masked in the parts it falls in, so uvicorn's formatter, which reads the arguments, still prints it."""
+    record = access_record(path)
+    assert RedactingFilter(secrets=[API_KEY]).filter(record) is True
+    assert isinstance(record.args, tuple)
+    assert len(record.args) == 5
+    formatted = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s').format(record)
+    assert formatted == f'127.0.0.1:5000 - "{line}" 200 OK'
+    assert RedactingFilter().redact(record.getMessage()) == record.getMessage()
+
+
+def test_named_arguments_are_masked_in_place() -> None:
+    """gunicorn's access record: a format of named atoms over its own dict, which must stay that dict."""
+
+    class Atoms(dict[str, object]):
+        def __getitem__(self, key: str) -> object:
+            return super().get(key, "-")
+
+    atoms = Atoms({"h": "127.0.0.1", "r": "GET /x?q=Bearer", "s": 200, "{x-ltik}i": f"Bearer {API_KEY}"})
+    record = logging.LogRecord(
+        "gunicorn.access", logging.INFO, __file__, 1, '%(h)s "%(r)s %(u)s" %(s)s', (atoms,), None
+    )
+    assert record.args is atoms
+    RedactingFilter().filter(record)
+    assert record.args is atoms
+    assert record.getMessage() == '127.0.0.1 "GET /x?q=Bearer ***" 200'
+    assert atoms["{x-ltik}i"] == "Bearer ***"
+
+
+@settings(max_examples=200)
+@given(before=st.text(max_size=20), secret=st.from_regex(TOKEN68, fullmatch=True), after=st.text(max_size=20))
+def test_uvicorn_prints_every_masked_access_record(before: str, secret: str, after: str) -> None:
+    for trigger in ("Bearer ", "&ltik=", " X-Ltik: "):
+        record = access_record(f"/{before}{trigger}{secret}{after}")
+        RedactingFilter().filter(record)
+        formatted = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s').format(record)
+        assert formatted.startswith('127.0.0.1:5000 - "GET /')
+        assert f"{trigger}{secret}" not in formatted
 
 
 def test_a_record_whose_arguments_do_not_fit_is_still_masked_and_kept() -> None:
