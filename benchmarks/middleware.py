@@ -148,7 +148,7 @@ def measure(
     for app, request in (
         (ours, _request(ltik)),
         (ours, _request(ltik, query=True)),
-        (flavour.ours(bare, config), _request(minter(1)[0])),
+        (flavour.ours(bare, config, prefetch_idtoken=False), _request(minter(1)[0])),
         (optional, _request(None)),
     ):
         if flavour.status(app, build(request)) != 200:
@@ -175,9 +175,13 @@ def measure(
     query = best_of(
         repeats, same(_request(ltik, query=True)), {"bare": lambda: bare, "ours": lambda: ours}, timer
     )
-    # A fresh middleware per run: its parsed-ltik cache is empty, and every token in the run is new.
+    # A fresh middleware per run: its parsed-ltik cache is empty, and every token in the run is new. The
+    # minted tokens are not LTIAAS's (only their claims are real), so this case parses without prefetch.
     cold = best_of(
-        repeats, fresh_tokens, {"bare": lambda: bare, "ours": lambda: flavour.ours(bare, config)}, timer
+        repeats,
+        fresh_tokens,
+        {"bare": lambda: bare, "ours": lambda: flavour.ours(bare, config, prefetch_idtoken=False)},
+        timer,
     )
     no_ltik = best_of(repeats, same(_request(None)), {"bare": lambda: bare, "ours": lambda: optional}, timer)
     light = best_of(
