@@ -8,6 +8,7 @@ WSGI and ASGI middleware answer it.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from contextvars import Token
@@ -16,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.files.uploadhandler import MemoryFileUploadHandler
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.urls import Resolver404, resolve
 
 from .._gate import LAUNCH_KEY, answerable
@@ -149,7 +152,7 @@ def _evaluate(gate: Gate, request: HttpRequest) -> tuple[Launch | None, LtiaasAu
         elif "form" in gate.body_sources and _MULTIPART.match(content_type):
             body, too_large = _read_body(request, gate.max_body_size)
             if body is not None:
-                body, body_kind = _multipart_fields(request), "form"
+                body, body_kind = _multipart_fields(request, body), "form"
     return gate.evaluate(
         (authorization,) if authorization else (),
         meta.get("QUERY_STRING", ""),
@@ -160,15 +163,17 @@ def _evaluate(gate: Gate, request: HttpRequest) -> tuple[Launch | None, LtiaasAu
     )
 
 
-def _multipart_fields(request: HttpRequest) -> bytes:
-    """The ``ltik`` fields of a multipart body (already read, at most ``max_body_size`` bytes), parsed by
-    Django itself, so the view gets the same ``request.POST`` and ``FILES``; handed to the gate as the
+def _multipart_fields(request: HttpRequest, body: bytes) -> bytes:
+    """The ``ltik`` fields of a multipart body (read, at most ``max_body_size`` bytes), parsed by Django's
+    own parser from a copy, so the request is left as it was: the view parses ``request.POST`` and
+    ``FILES`` itself, and meets Django's own error for a malformed body. Handed to the gate as the
     urlencoded form it reads."""
+    parser = MultiPartParser(request.META, io.BytesIO(body), [MemoryFileUploadHandler()], request.encoding)
     try:
-        values = request.POST.getlist("ltik")
-    except Exception:  # a malformed body holds no ltik; the view meets Django's own error
-        return b""
-    return urlencode([("ltik", value) for value in values]).encode()
+        fields, _ = parser.parse()
+    except (MultiPartParserError, SuspiciousOperation, ValueError):
+        return b""  # no ltik in a body Django cannot read
+    return urlencode([("ltik", value) for value in fields.getlist("ltik")]).encode()
 
 
 def _read_body(request: HttpRequest, limit: int) -> tuple[bytes | None, bool]:

@@ -243,6 +243,16 @@ class CsrfTests(FakeLtiaasMixin, TestCase):
         header = self.csrf_client.post("/submit", {"score": "1" * 70_000}, headers={"X-Ltik": self.ltik})
         self.assertEqual(header.status_code, 200)  # the header needs no body read
 
+    @override_settings(DATA_UPLOAD_MAX_NUMBER_FIELDS=3)
+    def test_a_body_django_refuses_is_still_refused_by_django(self) -> None:
+        fields = {f"field{n}": "x" for n in range(5)}
+        client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+        in_body = client.post("/submit", {**fields, "ltik": self.ltik})  # multipart, too many fields
+        self.assertEqual(in_body.status_code, 401)  # no ltik could be read from it
+        response = client.post("/submit", fields, headers={"X-Ltik": self.ltik})
+        self.assertEqual(response.status_code, 400)  # Django's own answer: the middleware parsed a copy
+        self.assertEqual(client.post("/submit", {"score": "4", "ltik": self.ltik}).status_code, 200)
+
     def test_the_page_form_carries_the_ltik(self) -> None:
         page = self.csrf_client.get("/page", headers={"X-Ltik": self.ltik}).content.decode()
         field = re.search(r'name="ltik" value="([^"]+)"', page)
