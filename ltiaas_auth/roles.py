@@ -35,6 +35,7 @@ _PREFIXES: tuple[tuple[str, Vocabulary], ...] = (
 )
 #: LTI 1.1's TeachingAssistant was a role of its own; LTI 1.3 made it a sub-role of Instructor.
 _ALIASES = {"teachingassistant": ("Instructor", "TeachingAssistant")}
+_TA = "teachingassistant"
 _ROLES_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/roles"
 
 
@@ -70,12 +71,14 @@ class Role:
         return cls("unknown", value)
 
     def matches(self, wanted: Role) -> bool:
-        """Whether this role satisfies ``wanted``: same vocabulary and name, any sub-role when none wanted."""
-        return (
-            self.vocabulary == wanted.vocabulary
-            and self.name.casefold() == wanted.name.casefold()
-            and (wanted.sub_role is None or _fold(self.sub_role) == _fold(wanted.sub_role))
-        )
+        """Whether this role satisfies ``wanted``: same vocabulary and name, any sub-role when none is
+        wanted (the TeachingAssistant sub-role also takes its variants: …Section, …Group, …Offering)."""
+        if self.vocabulary != wanted.vocabulary or self.name.casefold() != wanted.name.casefold():
+            return False
+        if wanted.sub_role is None:
+            return True
+        mine, theirs = _fold(self.sub_role) or "", wanted.sub_role.casefold()
+        return mine == theirs or (theirs == _TA and mine.startswith(_TA))
 
 
 def _membership(principal: str, sub: str | None) -> Role:
@@ -179,11 +182,7 @@ class Roles:
     @property
     def is_teaching_assistant(self) -> bool:
         """An Instructor sub-role of the TeachingAssistant family (LTI 1.1's ``TeachingAssistant`` too)."""
-        return any(
-            r.name.casefold() == "instructor"
-            and (r.sub_role or "").casefold().startswith("teachingassistant")
-            for r in self.context
-        )
+        return self.has("TeachingAssistant")
 
     @property
     def is_content_developer(self) -> bool:

@@ -122,6 +122,13 @@ def test_institution_and_system_hold_the_others():
         pytest.param([f"{INST}Instructor"], f"{INST}Instructor", True, id="institution-uri-asks-institution"),
         pytest.param([f"{M}#Learner"], "TeachingAssistant", False, id="ta-not-held"),
         pytest.param([f"{M}/Instructor#TeachingAssistant"], "TeachingAssistant", True, id="ta-alias"),
+        pytest.param([f"{M}/Instructor#TeachingAssistantSection"], "TeachingAssistant", True, id="ta-family"),
+        pytest.param(
+            [f"{M}/Instructor#TeachingAssistant"],
+            "Instructor#TeachingAssistantSection",
+            False,
+            id="ta-variant-asked-exactly",
+        ),
         pytest.param(["urn:x:custom"], "urn:x:custom", True, id="unknown-exact"),
     ],
 )
