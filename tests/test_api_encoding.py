@@ -219,3 +219,32 @@ def test_nan_and_naive_datetimes_are_refused_before_sending() -> None:
             credential,
             platforms_path="/x",
         )
+
+
+TEXT = st.text(max_size=60).filter(
+    lambda s: s.encode("utf-8", "surrogatepass") == s.encode("utf-8", "ignore")
+)
+
+
+@given(TEXT.filter(bool), TEXT)
+def test_query_values_are_encoded_exactly_once(role: str, user_id: str) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    credential = credential_for(ops.PLATFORM, CONFIG)
+    for call, expected in (
+        (ops.memberships(role=role, limit=3), {"role": [role], "limit": ["3"]}),
+        (ops.results("item", user_id=user_id or None), {"userId": [user_id]} if user_id else {}),
+    ):
+        url = build(call, CONFIG, credential, platforms_path="/x").url
+        assert parse_qs(urlsplit(url).query, keep_blank_values=True) == expected
+
+
+@given(TEXT.filter(lambda s: s not in ("", ".", "..")))
+def test_a_path_id_is_one_segment(id: str) -> None:
+    credential = credential_for(ops.PLATFORM, CONFIG)
+    path = build(ops.results(id), CONFIG, credential, platforms_path="/x").path
+    prefix, segment, suffix = path.split("/")[1:3], path.split("/")[3], path.split("/")[4:]
+    assert (prefix, suffix) == (["api", "lineitems"], ["scores"])
+    assert unquote(segment) == id
+    assert "?" not in path
+    assert "#" not in path
