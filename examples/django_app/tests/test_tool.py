@@ -291,6 +291,16 @@ class ErrorReportTests(FakeLtiaasMixin, TestCase):
         self.assertNotIn(self.fake.api_key, page)
         self.assertNotIn(ltik.split(".")[2], page)  # not even its signature
 
+    def test_a_posted_ltik_is_masked_too(self) -> None:
+        ltik = self.fake.launch()
+        client = Client(raise_request_exception=False)
+        with override_settings(DEBUG=True):
+            response = client.post("/boom", {"ltik": ltik, "note": "kept"}, headers={"Accept": "text/html"})
+        page = response.content.decode()
+        self.assertEqual(response.status_code, 500)
+        self.assertIn("kept", page)  # the POST is in the report…
+        self.assertNotIn(ltik, page)  # …with its ltik masked
+
     def test_the_admins_mail_holds_no_ltik(self) -> None:
         mail.outbox.clear()
         ltik, _ = self.request_boom()
