@@ -209,18 +209,7 @@ class Redactor:
 
     def _redact(self, text: str, keep: int = 0) -> str:
         """``text[keep:]`` masked, with ``text[:keep]`` read too (a name there masks a value after it)."""
-        merged = self._merged(text, keep)
-        if not merged:
-            return text[keep:] if keep else text
-        pieces: list[str] = []
-        add = pieces.append
-        written = keep  # the text before this index is written out (or left out)
-        for start, end in merged:
-            add(text[written:start])
-            add(MASK)
-            written = end
-        add(text[written:])
-        return "".join(pieces)
+        return _render(text, self._merged(text, keep), keep)
 
     def _merged(self, text: str, keep: int = 0) -> list[tuple[int, int]]:
         """The stretches of ``text`` to mask, from ``keep`` on: sorted, and merged where they touch."""
@@ -331,10 +320,16 @@ class RedactingFilter(Redactor, logging.Filter):
         if message is None:  # the arguments do not fit the format: mask each part, logging reports the rest
             record.msg = self._clean(record.msg)
             record.args = self._clean_args(record.args)
-        else:
+        elif len(message) > MAX_SCAN:
             clean = self.redact(message)
             if clean != message:
-                self._mask_message(record, message, clean)
+                self._mask_parts(record, clean)
+        elif merged := self._merged(message):
+            placed = self._in_place(record.msg, record.args, message, merged)
+            if placed is None:
+                self._mask_parts(record, _render(message, merged))
+            else:
+                self._set(record, *placed)
         for name, value in record.__dict__.items():
             if name not in _RECORD_FIELDS and value is not None:
                 record.__dict__[name] = MASK if is_sensitive_name(name) and value else self._clean(value)
@@ -347,84 +342,64 @@ class RedactingFilter(Redactor, logging.Filter):
             record.stack_info = self.redact(record.stack_info)
         return True
 
-    def _mask_message(self, record: logging.LogRecord, message: str, clean: str) -> None:
-        """Mask the record's message keeping its shape: uvicorn's and gunicorn's access formatters read the
-        arguments, not the message, so a record whose arguments were dropped would not print at all.
+    # A masked record keeps its shape (its format and as many arguments): uvicorn's and gunicorn's access
+    # formatters read the arguments, not the message, and a record without them would not print at all.
+    # Each credential the whole message shows is masked in the parts it falls in (the format's literal text
+    # or an argument), so one that only shows once the parts are put together ("Bearer %s", or a path
+    # ending in "Bearer" before the format's " HTTP/") is masked too. Where the format is not plain "%"
+    # placeholders, each part is masked on its own, and if that differs from the masked whole, the masked
+    # whole is kept without arguments.
 
-        Each part masked on its own is enough unless a credential only shows once the parts are put
-        together ("Bearer %s", or a path ending in "Bearer" before the format's " HTTP/"); then each
-        part is masked where the whole message is, and only if the format is too intricate for that is
-        the masked whole kept, without arguments."""
-        msg, args = self._clean(record.msg), self._cleaned(record.args)
-        if _compose(msg, args) != clean:
-            placed = self._in_place(record.msg, record.args, message)
-            if placed is None:
-                record.msg, record.args = clean, ()
-                return
-            msg, args = placed
-        record.msg = msg
-        if isinstance(record.args, dict) and isinstance(args, Mapping):
-            record.args.update(args)  # in place: gunicorn's dict subclass answers "-" for misses
-        else:
-            record.args = args
-
-    def _in_place(self, msg: object, args: _Args, message: str) -> tuple[str, _Args] | None:
-        """``msg`` and ``args`` with each credential of the formatted ``message`` masked in the parts it
-        falls in (literal text or arguments), or None when the format is not plain ``%`` placeholders."""
-        if not isinstance(msg, str) or len(message) > MAX_SCAN:
-            return None
+    def _in_place(
+        self, msg: object, args: _Args, message: str, merged: list[tuple[int, int]]
+    ) -> tuple[str, _Args] | None:
+        """``msg`` and ``args`` with the ``merged`` stretches of their ``message`` masked where they fall,
+        or None when the format is not plain ``%`` placeholders or a number would have to show a mask."""
         by_name = isinstance(args, Mapping)
-        if not by_name and not isinstance(args, tuple):
+        if not isinstance(msg, str) or not (by_name or isinstance(args, tuple)):
             return None
         values: Any = args
-        parts: list[tuple[str, re.Match[str] | None]] = []  # (formatted text, its placeholder or None)
+        texts: list[str] = []  # the message, cut into literal text and formatted arguments
+        placeholders: list[tuple[re.Match[str], object] | None] = []  # (placeholder, argument) or None
         at = index = 0
         try:
             for spec in _PLACEHOLDER.finditer(msg):
-                parts.append((msg[at : spec.start()], None))
+                texts.append(msg[at : spec.start()])
+                placeholders.append(None)
                 at = spec.end()
                 if spec["conversion"] == "%":
-                    parts.append(("%", None))
+                    texts.append("%")
+                    placeholders.append(None)
                     continue
-                if by_name:
-                    if spec["name"] is None:
-                        return None
-                    value = values[spec["name"]]
-                else:
-                    if spec["name"] is not None:
-                        return None
-                    value = values[index]
-                    index += 1
-                parts.append((("%" + spec["format"] + spec["conversion"]) % (value,), spec))
+                if (spec["name"] is None) == by_name:
+                    return None
+                value = values[spec["name"]] if by_name else values[index]
+                index += 1
+                texts.append(("%" + spec["format"] + spec["conversion"]) % (value,))
+                placeholders.append((spec, value))
         except (LookupError, TypeError, ValueError):
             return None
-        parts.append((msg[at:], None))
-        if (not by_name and index != len(values)) or "".join(text for text, _ in parts) != message:
+        texts.append(msg[at:])
+        placeholders.append(None)
+        if (not by_name and index != len(values)) or "".join(texts) != message:
             return None
-        merged = self._merged(message)
         new_msg: list[str] = []
         new_args: list[object] = []
         # Under names, every value is masked on its own too: a formatter may read more than the format does.
         new_named: dict[str, object] = dict(self._cleaned(args)) if by_name else {}  # type: ignore[arg-type]
-        start = 0
-        for text, placeholder in parts:
-            masked = _mask_between(text, start, merged)
-            start += len(text)
+        for text, masked, placeholder in zip(texts, _cut(texts, merged), placeholders, strict=True):
             if placeholder is None:
                 new_msg.append(masked.replace("%", "%%"))
                 continue
-            new_msg.append(placeholder[0])
-            value = values[placeholder["name"]] if by_name else values[len(new_args)]
+            spec, value = placeholder
+            new_msg.append(spec[0])
             if masked != text:
-                if placeholder["conversion"] not in "sra":
+                if spec["conversion"] not in "sra":
                     return None  # a number cannot show a mask
-                value = (
-                    masked
-                    if isinstance(value, str) and placeholder["conversion"] == "s"
-                    else _Redacted(masked, masked)
-                )
+                is_text = isinstance(value, str) and spec["conversion"] == "s"
+                value = masked if is_text else _Redacted(masked, masked)
             if by_name:
-                new_named[placeholder["name"]] = value
+                new_named[spec["name"]] = value
             else:
                 new_args.append(value)
         result_args: _Args = new_named if by_name else tuple(new_args)
@@ -432,6 +407,22 @@ class RedactingFilter(Redactor, logging.Filter):
         if result is None or self.redact(result) != result:
             return None
         return "".join(new_msg), result_args
+
+    def _mask_parts(self, record: logging.LogRecord, clean: str) -> None:
+        """Each part masked on its own, if together they make the masked whole ``clean``; else ``clean``."""
+        msg, args = self._clean(record.msg), self._cleaned(record.args)
+        if _compose(msg, args) == clean:
+            self._set(record, msg, args)
+        else:
+            record.msg, record.args = clean, ()
+
+    @staticmethod
+    def _set(record: logging.LogRecord, msg: object, args: _Args) -> None:
+        record.msg = msg
+        if isinstance(record.args, dict) and isinstance(args, Mapping):
+            record.args.update(args)  # in place: gunicorn's dict subclass answers "-" for misses
+        else:
+            record.args = args
 
     def _cleaned(self, args: _Args) -> _Args:
         """``args`` with each part masked, as a new tuple or dict (the record's own is left as it is)."""
@@ -502,21 +493,44 @@ def _compose(msg: object, args: _Args) -> str | None:
         return None
 
 
-def _mask_between(text: str, start: int, merged: list[tuple[int, int]]) -> str:
-    """``text``, which stands at ``start`` in a message, with the message's masked stretches masked."""
-    end = start + len(text)
+def _render(text: str, merged: list[tuple[int, int]], keep: int = 0) -> str:
+    """``text[keep:]`` with each of the ``merged`` stretches replaced by the mask."""
+    if not merged:
+        return text[keep:] if keep else text
     pieces: list[str] = []
-    written = start
-    for span_start, span_end in merged:
-        if span_end <= start or span_start >= end:
-            continue
-        cut_from, cut_to = max(span_start, start), min(span_end, end)
-        pieces += [text[written - start : cut_from - start], MASK]
-        written = cut_to
-    if not pieces:
-        return text
-    pieces.append(text[written - start :])
+    add = pieces.append
+    written = keep  # the text before this index is written out (or left out)
+    for start, end in merged:
+        add(text[written:start])
+        add(MASK)
+        written = end
+    add(text[written:])
     return "".join(pieces)
+
+
+def _cut(texts: list[str], merged: list[tuple[int, int]]) -> list[str]:
+    """Each of ``texts`` (consecutive pieces of one message) with the message's ``merged`` stretches
+    masked where they fall in it; one pass over both lists."""
+    result: list[str] = []
+    span = 0
+    start = 0
+    for text in texts:
+        end = start + len(text)
+        while span < len(merged) and merged[span][1] <= start:
+            span += 1
+        pieces: list[str] = []
+        written = start
+        if text:
+            while span < len(merged) and merged[span][0] < end:
+                span_start, span_end = merged[span]
+                pieces += [text[written - start : max(span_start, start) - start], MASK]
+                written = min(span_end, end)
+                if span_end > end:
+                    break  # the stretch goes on into the next piece
+                span += 1
+        result.append("".join(pieces) + text[written - start :] if pieces else text)
+        start = end
+    return result
 
 
 def _message(record: logging.LogRecord) -> str | None:
