@@ -675,3 +675,21 @@ def test_the_examples_in_the_docs_run() -> None:
         check=True,
     )
     assert done.stderr == "WARNING [None None] launch GET /launch?ltik=***\n"
+
+
+@settings(max_examples=150)
+@given(secret=secrets_68, cut=st.integers(min_value=0, max_value=100), scheme=st.sampled_from(TRIGGERS[:-1]))
+def test_a_secret_split_across_arguments_never_survives(secret: str, cut: int, scheme: str) -> None:
+    """The secret shows only once the arguments are put together; the record keeps them, masked."""
+    cut = min(cut, len(secret))
+    word = scheme.rstrip()
+    args = (word, scheme[len(word) :] + secret[:cut], secret[cut:])
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s%s%s", args, None)
+    RedactingFilter().filter(record)
+    assert isinstance(record.args, tuple)
+    assert len(record.args) == len(args)
+    assert secret not in record.getMessage()
+    if cut >= 8:
+        assert secret[:cut] not in record.getMessage()
+    if len(secret) - cut >= 8:
+        assert secret[cut:] not in record.getMessage()
