@@ -107,13 +107,15 @@ class RejectionTests(FakeLtiaasMixin, TestCase):
         with tempfile.TemporaryDirectory() as folder:
             (Path(folder) / "ltiaas_auth").mkdir()
             (Path(folder) / "ltiaas_auth" / "relaunch.html").write_text(
-                "<h1>Our own page: {{ code }} ({{ status }} {{ phrase }})</h1>{{ ltiaas_script }}"
+                '<html data-ltiaas-error="{{ code }}"><h1>Our own page: {{ code }} '
+                "({{ status }} {{ phrase }})</h1>{{ ltiaas_script }}</html>"
             )
             templates = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": [folder]}]
             with override_settings(TEMPLATES=templates):
                 response = self.client.get("/whoami", headers={"Accept": "text/html"})
         self.assertEqual(response.status_code, 401)
-        self.assertIn("<h1>Our own page: MISSING_LTIK (401 Unauthorized)</h1><script nonce=", response.text)
+        self.assertIn('<html data-ltiaas-error="MISSING_LTIK"><h1>Our own page: MISSING_LTIK', response.text)
+        self.assertIn("(401 Unauthorized)</h1><script nonce=", response.text)
 
     def test_ltik_exempt_view_needs_no_ltik(self) -> None:
         self.assertEqual(self.client.get("/health").json(), {"status": "ok"})
