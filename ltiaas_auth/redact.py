@@ -24,6 +24,7 @@ only in its head and tail, which are kept, around a note of what was left out.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import re
@@ -510,25 +511,21 @@ def _render(text: str, merged: list[tuple[int, int]], keep: int = 0) -> str:
 
 def _cut(texts: list[str], merged: list[tuple[int, int]]) -> list[str]:
     """Each of ``texts`` (consecutive pieces of one message) with the message's ``merged`` stretches
-    masked where they fall in it; one pass over both lists."""
+    masked where they fall in it."""
+    starts = [start for start, _ in merged]
+    ends = [end for _, end in merged]
     result: list[str] = []
-    span = 0
     start = 0
     for text in texts:
         end = start + len(text)
-        while span < len(merged) and merged[span][1] <= start:
-            span += 1
-        pieces: list[str] = []
-        written = start
-        if text:
-            while span < len(merged) and merged[span][0] < end:
-                span_start, span_end = merged[span]
-                pieces += [text[written - start : max(span_start, start) - start], MASK]
-                written = min(span_end, end)
-                if span_end > end:
-                    break  # the stretch goes on into the next piece
-                span += 1
-        result.append("".join(pieces) + text[written - start :] if pieces else text)
+        first, last = bisect.bisect_right(ends, start), bisect.bisect_left(starts, end)
+        if not text or first >= last:
+            result.append(text)
+        else:
+            local = [(span_start - start, span_end - start) for span_start, span_end in merged[first:last]]
+            local[0] = (max(local[0][0], 0), local[0][1])  # a stretch begun in an earlier piece
+            local[-1] = (local[-1][0], min(local[-1][1], len(text)))  # or going on into a later one
+            result.append(_render(text, local))
         start = end
     return result
 
