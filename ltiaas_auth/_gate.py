@@ -9,10 +9,9 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from ._lru import SizedCache, footprint
-from ._raised import answerable
 from ._rejection import Rejection, render
 from .credentials import Launch
 from .errors import ExpiredLtik, LtiaasAuthError, MissingLtik
@@ -221,6 +220,12 @@ class Gate:
         ltik = parse_ltik(raw, max_age=self.config.ltik_max_age, check_expiry=False)
         deadline = ltik.expiry + self.leeway
         return Launch(self.config, ltik), deadline
+
+
+def answerable(error: BaseException) -> TypeGuard[LtiaasAuthError]:
+    """Whether the middleware answers ``error``, raised during a request, like a rejection
+    (:meth:`LtiaasAuthError.answered_at_edge`); anything else stays the server's."""
+    return isinstance(error, LtiaasAuthError) and error.answered_at_edge()
 
 
 def _launch_bytes(parsed: tuple[Launch, float]) -> int:

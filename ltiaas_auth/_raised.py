@@ -2,22 +2,24 @@
 
 Frameworks (Flask, Django, Starlette) catch a view's exception and answer their own bare 500, so by the
 time the response starts the error itself is gone. The middleware therefore opens a slot per request
-(:func:`open_slot`), every ``LtiaasAuthError`` it would answer (:func:`answerable`) is recorded there when
-it is made or re-raised (:func:`record`), and a 500 that starts after it is replaced by the error's
+(:func:`open_slot`), every ``LtiaasAuthError`` it would answer (``answered_at_edge()``) is recorded there
+when it is made or re-raised (:func:`record`), and a 500 that starts after it is replaced by the error's
 rejection. The slot is a one-item list on a ``ContextVar``: a copied context (Django's
 ``sync_to_async``, ``asyncio.to_thread``) shares the list, so a view running in a worker thread records
 into its request's slot.
+
+This module imports nothing of the error tree (which imports it): the rule is the error's own method.
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .errors import LtiaasAuthError
 
-__all__ = ["Slot", "answerable", "close_slot", "open_slot", "record", "slot_var"]
+__all__ = ["Slot", "close_slot", "open_slot", "record", "slot_var"]
 
 #: ``[error, ...]``: item 0 is the error recorded for the request; an adapter may keep its own state after it.
 Slot = list[Any]
@@ -40,19 +42,10 @@ def close_slot(token: Token[Slot | None]) -> None:
         pass
 
 
-def answerable(error: BaseException) -> TypeGuard[LtiaasAuthError]:
-    """Whether the middleware answers ``error``, raised during a request, like a rejection: upstream
-    failures (502, or 401 for ``LtikRefused``) and the client's own (401, 400, 403 ``RoleRequired``).
-    Our programming errors (``NoLaunchContext``, ``ForeignOriginError``…: 500) stay the server's."""
-    from .errors import LtiaasAuthError, UpstreamError
-
-    return isinstance(error, LtiaasAuthError) and (isinstance(error, UpstreamError) or error.status < 500)
-
-
 def record(error: LtiaasAuthError) -> None:
     """Note ``error`` as raised during the current request, if the middleware would answer it (no-op
     outside a request). Called for every ``LtiaasAuthError`` made, and where a shared one is re-raised
     in another request (a single-flight fetch's followers)."""
     slot = slot_var.get()
-    if slot is not None and answerable(error):
+    if slot is not None and error.answered_at_edge():
         slot[0] = error

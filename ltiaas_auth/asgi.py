@@ -7,8 +7,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from ._gate import DEFAULT_SOURCES, ERROR_KEY, LAUNCH_KEY, Gate, below_mount
-from ._raised import Slot, answerable, slot_var
+from ._gate import DEFAULT_SOURCES, ERROR_KEY, LAUNCH_KEY, Gate, answerable, below_mount
+from ._raised import Slot, slot_var
 from ._rejection import RelaunchPage, render, wants_html
 from .context import credential_var
 from .errors import LtiaasAuthError

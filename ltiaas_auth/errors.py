@@ -85,6 +85,12 @@ class LtiaasAuthError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, description={self.description!r})"
 
+    def answered_at_edge(self) -> bool:
+        """Whether the middleware answers this error, raised during a request, like a rejection: the
+        client's own (401, 400, 403 ``RoleRequired``) and upstream failures (:class:`UpstreamError`).
+        Our programming errors (``NoLaunchContext``, ``ForeignOriginError``…: 500) stay the server's."""
+        return self.status < 500
+
     def to_body(self) -> dict[str, Any]:
         """This error in LTIAAS's own error shape, ready to serialise as JSON."""
         return {
@@ -186,6 +192,9 @@ class UpstreamError(LtiaasAuthError):
             f"{type(self).__name__}(code={self.code!r}, upstream_status={self.upstream_status!r}, "
             f"description={self.description!r})"
         )
+
+    def answered_at_edge(self) -> bool:
+        return True  # 502 (401 for LtikRefused): LTIAAS's trouble is answered, never the server's 500
 
 
 class LtikRefused(UpstreamError, InvalidLtik):

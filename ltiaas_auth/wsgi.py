@@ -10,8 +10,8 @@ from contextvars import Token
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from ._gate import DEFAULT_SOURCES, ERROR_KEY, LAUNCH_KEY, Gate
-from ._raised import Slot, answerable, slot_var
+from ._gate import DEFAULT_SOURCES, ERROR_KEY, LAUNCH_KEY, Gate, answerable
+from ._raised import Slot, slot_var
 from ._rejection import RelaunchPage, render, wants_html
 from .context import credential_var
 from .credentials import Credential
