@@ -197,7 +197,14 @@ def test_demo_without_flask_names_the_extra(monkeypatch, capsys):
     assert main(["demo", "--check"]) == EXIT_MISSING_DEPENDENCY == 4
     err = capsys.readouterr().err
     assert "Flask is not installed" in err
-    assert "pip install 'ltiaas-auth[demo]'" in err
+    assert "pip install -e '.[demo]'" in err
+
+
+def test_demo_without_an_http_client_names_the_extra(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "httpx", None)
+    monkeypatch.setitem(sys.modules, "httpx2", None)
+    assert main(["demo", "--check"]) == EXIT_MISSING_DEPENDENCY
+    assert "httpx is not installed" in capsys.readouterr().err
 
 
 def test_demo_cli_options(monkeypatch, capsys):

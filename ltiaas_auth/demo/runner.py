@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import importlib
 import json
 import threading
 import time
@@ -121,6 +122,18 @@ def _handler_for(tool: ToolServer) -> type[WSGIRequestHandler]:
     return Handler
 
 
+#: What the demo imports, each with the modules that would do (the API client takes httpx or httpx2).
+_DEMO_NEEDS = (("Flask", ("flask",)), ("httpx", ("httpx", "httpx2")))
+
+
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
 def run(
     *,
     check: bool,
@@ -135,12 +148,12 @@ def run(
     """The demo; returns the exit status (see :mod:`ltiaas_auth._exit`): 0, or 1 when a check failed, 2 for
     options that do not go together, 4 without Flask. ``wait`` blocks while the demo serves (by default
     until Ctrl-C); ``--check`` does not serve on."""
-    try:
-        import flask  # noqa: F401 - only to tell a missing optional dependency apart
-    except ImportError:
+    missing = [name for name, alternatives in _DEMO_NEEDS if not any(map(_importable, alternatives))]
+    if missing:
         err.write(
-            "ltiaas-auth demo: the demo tool is a Flask app, and Flask is not installed.\n"
-            "Install the demo extra:  pip install 'ltiaas-auth[demo]'\n"
+            "ltiaas-auth demo: the demo tool is a Flask app calling LTIAAS through the API client, and "
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed.\n"
+            "Install the demo extra (from a clone):  pip install -e '.[demo]'\n"
         )
         return EXIT_MISSING_DEPENDENCY
     from ..config import LtiaasConfig
