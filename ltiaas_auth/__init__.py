@@ -41,8 +41,15 @@ from .idtoken import CacheInfo
 from .jobs import bind_context, stored_service_context, submit_in_context
 from .ltik import Ltik, parse_ltik
 from .redact import RedactingFilter, redact_url
-from .service_keys import MemoryServiceKeyStore, ServiceKeyRecord, ServiceKeyStore, SQLiteServiceKeyStore
-from .stores import IdtokenStore
+from .roles import Role, Roles
+from .service_keys import (
+    MemoryServiceKeyStore,
+    ServiceKeyRecord,
+    ServiceKeyStore,
+    ServiceKeyStoreError,
+    SQLiteServiceKeyStore,
+)
+from .stores import IdtokenStore, StoreLook
 from .wsgi import LtiaasMiddleware
 
 __version__ = "0.1.0"
@@ -72,12 +79,16 @@ __all__ = [
     "NotFound",
     "RateLimited",
     "RedactingFilter",
+    "Role",
     "RoleRequired",
+    "Roles",
     "SQLiteServiceKeyStore",
     "ServiceKeyRecord",
     "ServiceKeyRejected",
     "ServiceKeyStore",
+    "ServiceKeyStoreError",
     "ServiceNotAvailable",
+    "StoreLook",
     "UpstreamError",
     "api_key_context",
     "auth_header",
