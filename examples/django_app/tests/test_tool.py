@@ -206,6 +206,13 @@ class SettingsTests(FakeLtiaasMixin, TestCase):
             ltik = self.fake.launch()
             self.assertEqual(self.client.get("/feedback", headers={"X-Ltik": ltik}).json()["launch"], False)
 
+    def test_the_script_stays_exempt_with_exempt_globs_of_your_own(self) -> None:
+        with override_settings(LTIAAS=ltiaas_settings(self.fake, EXEMPT=["/health"])):
+            script = self.client.get("/static/ltiaas_auth/ltik.js")
+            other = self.client.get("/static/tool.css")
+        self.assertEqual(script.status_code, 404)  # not gated (no static view under the test runner)
+        self.assertEqual(other.status_code, 401)  # the rest of STATIC_URL is gated once EXEMPT is yours
+
     def test_static_ltik_js_is_exempt_and_served(self) -> None:
         from django.contrib.staticfiles import finders
 
