@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
+
+import pytest
 
 import ltiaas_auth
 
@@ -85,3 +88,38 @@ def test_every_public_name_is_importable_and_documented():
 def test_public_names_belong_to_the_package():
     for name in ltiaas_auth.__all__:
         assert getattr(ltiaas_auth, name).__module__.startswith("ltiaas_auth."), name
+
+
+#: The integration and helper modules users import by name: each states its public names in ``__all__``.
+PUBLIC_MODULES = [
+    "ltiaas_auth.api",
+    "ltiaas_auth.roles",
+    "ltiaas_auth.frontend",
+    "ltiaas_auth.flask",
+    "ltiaas_auth.fastapi",
+    "ltiaas_auth.starlette",
+    "ltiaas_auth.django",
+    "ltiaas_auth.django.rest",
+    "ltiaas_auth.sentry",
+    "ltiaas_auth.structlog",
+    "ltiaas_auth.otel",
+    "ltiaas_auth.log_context",
+    "ltiaas_auth.redact",
+    "ltiaas_auth.testing",
+    "ltiaas_auth.clients.requests",
+    "ltiaas_auth.clients.httpx",
+    "ltiaas_auth.clients.aiohttp",
+    "ltiaas_auth.clients.urllib",
+]
+
+
+@pytest.mark.parametrize("module", PUBLIC_MODULES)
+def test_each_public_module_states_its_names(module):
+    loaded = importlib.import_module(module)
+    names = loaded.__all__
+    assert names, module
+    assert len(set(names)) == len(names), module
+    for name in names:
+        value = getattr(loaded, name)
+        if callable(value):
+            assert value.__doc__, f"{module}.{name}"
