@@ -553,3 +553,50 @@ def test_a_redis_url_from_app_config_shares_idtokens_between_apps(fake: FakeLtia
                 store.client.close()
     assert [answer["user"] for answer in answers] == ["shared", "shared"]
     assert [call.path for call in fake.calls].count("/api/idtoken") == 1
+
+
+def test_the_extensions_request_path_is_the_middlewares_call_for_call(fake: FakeLtiaas) -> None:
+    """What the extension costs per accepted request, without a clock: the same calls, in the same order,
+    as ``LtiaasMiddleware`` wrapped by hand with the same sources (everything else happens at start or
+    on the rejection path)."""
+    import sys
+
+    from ltiaas_auth.flask import FLASK_SOURCES
+
+    def app_with(install: Callable[[Flask], None]) -> Flask:
+        app = Flask("call_probe")
+        app.get("/api/grades")(lambda: "{}")
+        install(app)
+        return app
+
+    def by_hand(app: Flask) -> None:
+        app.wsgi_app = LtiaasMiddleware(app.wsgi_app, fake.config(), sources=FLASK_SOURCES)  # type: ignore[method-assign]
+
+    ltik = fake.launch()
+
+    def calls(app: Flask) -> list[tuple[str, str]]:
+        client = app.test_client()
+        client.get("/api/grades", headers={"Authorization": f"Bearer {ltik}"})  # warm: launch confirmed
+        seen: list[tuple[str, str]] = []
+
+        def profile(frame: Any, event: str, arg: Any) -> None:
+            if event == "call":
+                seen.append((frame.f_code.co_filename, frame.f_code.co_name))
+            elif event == "c_call":
+                seen.append(("C", getattr(arg, "__qualname__", "?")))
+
+        sys.setprofile(profile)
+        try:
+            answer = app.wsgi_app(dict(environ), lambda status, headers, exc_info=None: None)
+            b"".join(answer)
+            answer.close()  # type: ignore[attr-defined]
+        finally:
+            sys.setprofile(None)
+        return seen
+
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder("/api/grades", headers={"Authorization": f"Bearer {ltik}"}).get_environ()
+    hand, extension = app_with(by_hand), app_with(lambda app: Ltiaas(app, config=fake.config()))
+    assert calls(extension) == calls(hand)
+    assert len(calls(hand)) > 100  # the trace saw the whole request
