@@ -13,6 +13,9 @@ import json
 from collections.abc import Iterable
 from urllib.parse import unquote_plus
 
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+
 from .errors import AmbiguousLtik
 
 __all__ = [
@@ -24,6 +27,7 @@ __all__ = [
     "from_form",
     "from_header",
     "from_json",
+    "from_multipart",
     "from_query",
     "ltiks_in_query",
 ]
@@ -35,6 +39,8 @@ BODY_SOURCES = frozenset({"form", "json"})
 
 _FORM_TYPE = "application/x-www-form-urlencoded"
 _JSON_TYPE = "application/json"
+_MULTIPART_TYPE = "multipart/form-data"
+_MULTIPART_PREFIX = "multipart:"
 
 
 def from_authorization(value: str) -> str | None:
@@ -108,13 +114,51 @@ def from_json(body: bytes) -> str | None:
     return ltik if isinstance(ltik, str) and ltik else None
 
 
+def from_multipart(body: bytes, boundary: bytes) -> list[str]:
+    """The non-empty ``ltik`` fields of a ``multipart/form-data`` body, parsed by werkzeug's decoder for
+    that one field: files and other fields are skipped unread, and a body that does not parse holds no
+    ltik (the app meets its own parser's error)."""
+    decoder = MultipartDecoder(boundary, max_form_memory_size=len(body) + 1)
+    decoder.receive_data(body)
+    decoder.receive_data(None)
+    found: list[str] = []
+    current: list[bytes] | None = None
+    try:
+        while True:
+            event = decoder.next_event()
+            if isinstance(event, (Epilogue, NeedData)):
+                break
+            if isinstance(event, Field):
+                current = [] if event.name == "ltik" else None
+            elif isinstance(event, File):
+                current = None
+            elif isinstance(event, Data) and current is not None:
+                current.append(event.data)
+                if not event.more_data:
+                    value = b"".join(current).decode("utf-8", "replace")
+                    if value:
+                        found.append(value)
+                    current = None
+    except ValueError:  # werkzeug's decoder says a malformed body this way
+        return []
+    return found
+
+
 def body_source(content_type: str, sources: Iterable[str]) -> str | None:
-    """``"form"`` or ``"json"`` when the body's media type matches a body source in ``sources``."""
+    """The kind of body to read for the ltik, when its media type matches a body source in ``sources``:
+    ``"form"`` (urlencoded), ``"json"``, or ``"multipart:<boundary>"`` (multipart is a ``form`` body too;
+    the kind carries its boundary, so the body alone can be read later)."""
     media_type = content_type.partition(";")[0].strip().lower()
     if media_type == _FORM_TYPE:
         kind = "form"
     elif media_type == _JSON_TYPE:
         kind = "json"
+    elif media_type == _MULTIPART_TYPE:
+        if "form" not in sources:
+            return None
+        boundary = parse_options_header(content_type)[1].get("boundary", "")
+        # RFC 2046: 1 to 70 characters; anything else cannot delimit a body.
+        return f"{_MULTIPART_PREFIX}{boundary}" if 0 < len(boundary) <= 70 and boundary.isascii() else None
     else:
         return None
     return kind if kind in sources else None
@@ -154,12 +198,20 @@ def find_ltik(
                     raise AmbiguousLtik()
                 found = ltik
     if body is not None:
-        for ltik in from_form(body) if body_kind == "form" else (from_json(body),):
+        for ltik in _from_body(body, body_kind):
             if ltik and ltik != found:
                 if found is not None:
                     raise AmbiguousLtik()
                 found = ltik
     return found
+
+
+def _from_body(body: bytes, kind: str | None) -> Iterable[str | None]:
+    if kind == "form":
+        return from_form(body)
+    if kind is not None and kind.startswith(_MULTIPART_PREFIX):
+        return from_multipart(body, kind[len(_MULTIPART_PREFIX) :].encode("ascii"))
+    return (from_json(body),)
 
 
 def _unquote_param(value: str) -> str:

@@ -15,6 +15,7 @@ from helpers import API_KEY, CONFIG, asgi_probe, asgi_scope, call_asgi, call_wsg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ltik_factory import fresh_ltik, make_ltik
+from urllib3 import encode_multipart_formdata
 
 from ltiaas_auth import AmbiguousLtik, LtiaasASGIMiddleware, LtiaasMiddleware, auth_header, ltik_authorization
 from ltiaas_auth.extract import (
@@ -24,6 +25,7 @@ from ltiaas_auth.extract import (
     from_form,
     from_header,
     from_json,
+    from_multipart,
     from_query,
     ltiks_in_query,
 )
@@ -147,7 +149,15 @@ def test_from_form() -> None:
         pytest.param("application/json", ("json",), "json", id="json"),
         pytest.param("application/json; charset=utf-8", ("json", "form"), "json", id="json-params"),
         pytest.param("application/json", ("form",), None, id="json-not-enabled"),
-        pytest.param("multipart/form-data; boundary=x", ("form", "json"), None, id="multipart"),
+        pytest.param("multipart/form-data; boundary=x", ("form", "json"), "multipart:x", id="multipart"),
+        pytest.param(
+            'Multipart/Form-Data; boundary="a b"', ("form",), "multipart:a b", id="multipart-quoted"
+        ),
+        pytest.param("multipart/form-data; boundary=x", ("json",), None, id="multipart-not-enabled"),
+        pytest.param("multipart/form-data", ("form",), None, id="multipart-no-boundary"),
+        pytest.param(
+            "multipart/form-data; boundary=" + "b" * 71, ("form",), None, id="multipart-long-boundary"
+        ),
         pytest.param("", ("form", "json"), None, id="none"),
     ],
 )
@@ -193,6 +203,8 @@ class Result:
 
 
 def send(adapter: str, request: Request, path: str = "/", chunks: list[bytes] | None = None) -> Result:
+    # Extraction alone: CONFIG has no LTIAAS behind it to confirm the launch.
+    options = {"prefetch_idtoken": False, **request.options}
     if adapter == "wsgi":
         environ = wsgi_environ(
             path, method="POST" if request.body else "GET", query=request.query, body=request.body
@@ -201,7 +213,7 @@ def send(adapter: str, request: Request, path: str = "/", chunks: list[bytes] | 
             key = name.upper().replace("-", "_")
             key = key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
             environ[key] = f"{environ[key]},{value}" if key in environ else value  # as servers join repeats
-        status, headers, body = call_wsgi(LtiaasMiddleware(wsgi_probe, CONFIG, **request.options), environ)
+        status, headers, body = call_wsgi(LtiaasMiddleware(wsgi_probe, CONFIG, **options), environ)
         return Result(status, headers, body)
     raw_headers = [
         (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in request.headers
@@ -214,7 +226,7 @@ def send(adapter: str, request: Request, path: str = "/", chunks: list[bytes] | 
         headers=raw_headers,
         query=request.query.encode("latin-1"),
     )
-    app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG, **request.options)
+    app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG, **options)
     response = asyncio.run(call_asgi(app, scope, chunks or [request.body]))
     return Result(response.status, response.headers, response.body)
 
@@ -223,6 +235,17 @@ FORM = ("authorization", "query", "header", "form")
 JSON = ("authorization", "query", "header", "json")
 FORM_TYPE = ("Content-Type", "application/x-www-form-urlencoded")
 JSON_TYPE = ("Content-Type", "application/json")
+
+
+def multipart(fields: Any, *, sources: tuple[str, ...] = FORM, max_body_size: int = 65536) -> Request:
+    """A ``multipart/form-data`` request as a browser sends one (urllib3's encoder)."""
+    body, content_type = encode_multipart_formdata(fields)
+    return Request(
+        [("Content-Type", content_type)],
+        body=body,
+        options={"sources": sources, "max_body_size": max_body_size},
+    )
+
 
 CASES = [
     # authorization
@@ -341,6 +364,32 @@ CASES = [
         "MISSING_LTIK",
         id="form-over-size",
     ),
+    pytest.param(multipart({"x": "1", "ltik": A}), A, id="multipart"),
+    pytest.param(
+        multipart({"ltik": A, "upload": ("a.txt", f"ltik={B}\r\n".encode(), "text/plain")}),
+        A,
+        id="multipart-file-content-not-read",
+    ),
+    pytest.param(
+        multipart({"upload": ("ltik", A.encode(), "text/plain")}),
+        "MISSING_LTIK",
+        id="multipart-file-named-ltik",
+    ),
+    pytest.param(multipart([("ltik", A), ("ltik", A)]), A, id="multipart-repeated-same"),
+    pytest.param(multipart([("ltik", A), ("ltik", B)]), "AMBIGUOUS_LTIK", id="multipart-repeated-different"),
+    pytest.param(multipart({"ltik": A}, sources=JSON), "MISSING_LTIK", id="multipart-not-enabled"),
+    pytest.param(
+        multipart({"ltik": A, "pad": "x" * 200}, max_body_size=100), "MISSING_LTIK", id="multipart-over-size"
+    ),
+    pytest.param(
+        Request(
+            [("Content-Type", "multipart/form-data; boundary=zz")],
+            body=b"--zz\r\nnot a part",
+            options={"sources": FORM},
+        ),
+        "MISSING_LTIK",
+        id="multipart-malformed",
+    ),
     pytest.param(
         Request([JSON_TYPE], body=json.dumps({"ltik": A, "n": 1}).encode(), options={"sources": JSON}),
         A,
@@ -435,7 +484,12 @@ BODY = json.dumps({"ltik": A, "data": "é" * 50}).encode()
 )
 def test_asgi_body_is_replayed_byte_for_byte(chunks: list[bytes], limit: int, expected: str | None) -> None:
     app = LtiaasASGIMiddleware(
-        asgi_probe, config=CONFIG, sources=("json",), max_body_size=limit, require=False
+        asgi_probe,
+        config=CONFIG,
+        prefetch_idtoken=False,
+        sources=("json",),
+        max_body_size=limit,
+        require=False,
     )
     # No content-length: a chunked request, so the size is only known by reading.
     scope = asgi_scope(method="POST", headers=[(b"content-type", b"application/json")])
@@ -473,7 +527,9 @@ def test_wsgi_chunked_body_is_replayed_byte_for_byte(limit: int, expected: str |
     environ["wsgi.input"] = Trickle(BODY)
     environ["wsgi.input_terminated"] = True
     environ["HTTP_TRANSFER_ENCODING"] = "chunked"
-    app = LtiaasMiddleware(wsgi_probe, CONFIG, sources=("json",), max_body_size=limit, require=False)
+    app = LtiaasMiddleware(
+        wsgi_probe, CONFIG, prefetch_idtoken=False, sources=("json",), max_body_size=limit, require=False
+    )
     status, _, body = call_wsgi(app, environ)
     assert status == 200
     seen = json.loads(body)
@@ -501,7 +557,12 @@ def test_wsgi_over_size_stream_reads_like_the_original() -> None:
     environ = wsgi_environ(method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"})
     environ["wsgi.input"] = io.BytesIO(data)
     environ["wsgi.input_terminated"] = True
-    call_wsgi(LtiaasMiddleware(app, CONFIG, sources=("form",), max_body_size=10, require=False), environ)
+    call_wsgi(
+        LtiaasMiddleware(
+            app, CONFIG, prefetch_idtoken=False, sources=("form",), max_body_size=10, require=False
+        ),
+        environ,
+    )
     assert lines[:3] == [b"lin", b"e one\n", b"line"]
     assert b"".join(lines) == data
 
@@ -509,7 +570,9 @@ def test_wsgi_over_size_stream_reads_like_the_original() -> None:
 def test_wsgi_body_shorter_than_announced() -> None:
     environ = wsgi_environ(method="POST", headers={"Content-Type": "application/json"}, body=BODY)
     environ["CONTENT_LENGTH"] = str(len(BODY) + 10)
-    status, _, body = call_wsgi(LtiaasMiddleware(wsgi_probe, CONFIG, sources=("json",)), environ)
+    status, _, body = call_wsgi(
+        LtiaasMiddleware(wsgi_probe, CONFIG, prefetch_idtoken=False, sources=("json",)), environ
+    )
     assert status == 200
     assert environ["CONTENT_LENGTH"] == str(len(BODY))
     assert json.loads(body)["body"].encode("latin-1") == BODY
@@ -527,7 +590,9 @@ def test_wsgi_unusable_content_length_is_not_read(length: str) -> None:
         start_response("200 OK", [])
         return [auth_header().encode()]
 
-    status, _, body = call_wsgi(LtiaasMiddleware(app, CONFIG, sources=("json", "header")), environ)
+    status, _, body = call_wsgi(
+        LtiaasMiddleware(app, CONFIG, prefetch_idtoken=False, sources=("json", "header")), environ
+    )
     assert (status, body.decode()) == (200, ltik_authorization(API_KEY, A))
     assert environ["wsgi.input"] is stream  # untouched
     assert stream.tell() == 0
@@ -543,7 +608,7 @@ def test_asgi_unusable_content_length_is_not_read(length: bytes) -> None:
             (b"x-ltik", A.encode()),
         ],
     )
-    app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG, sources=("json", "header"))
+    app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG, prefetch_idtoken=False, sources=("json", "header"))
     response = asyncio.run(call_asgi(app, scope, [BODY]))
     assert response.status == 200
     assert response.json()["body"].encode("latin-1") == BODY
@@ -582,7 +647,9 @@ def test_wsgi_random_bytes_never_5xx(
     environ["HTTP_AUTHORIZATION"] = authorization.decode("latin-1")
     environ["HTTP_X_LTIK"] = x_ltik.decode("latin-1")
     environ["CONTENT_TYPE"] = content_type.decode("latin-1")
-    status, headers, content = call_wsgi(LtiaasMiddleware(wsgi_probe, CONFIG, sources=FUZZ_SOURCES), environ)
+    status, headers, content = call_wsgi(
+        LtiaasMiddleware(wsgi_probe, CONFIG, prefetch_idtoken=False, sources=FUZZ_SOURCES), environ
+    )
     assert status < 500
     if status >= 400:
         assert headers["cache-control"] == "no-store"
@@ -602,9 +669,34 @@ def test_asgi_random_bytes_never_5xx(
     headers: list[tuple[bytes, bytes]], query: bytes, content_type: bytes, body: bytes
 ) -> None:
     scope = asgi_scope(method="POST", query=query, headers=[(b"content-type", content_type), *headers])
-    app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG, sources=FUZZ_SOURCES)
+    app = LtiaasASGIMiddleware(asgi_probe, config=CONFIG, prefetch_idtoken=False, sources=FUZZ_SOURCES)
     response = asyncio.run(call_asgi(app, scope, [body]))
     assert response.status < 500
     if response.status >= 400:
         assert response.headers["cache-control"] == "no-store"
         assert response.json()["status"] == response.status
+
+
+@given(
+    fields=st.lists(
+        st.tuples(
+            st.sampled_from(["ltik", "x", "ltik2", "LTIK", "file"]),
+            st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40),
+        ),
+        max_size=6,
+    )
+)
+def test_multipart_fields_round_trip(fields: list[tuple[str, str]]) -> None:
+    """Whatever a browser's encoder writes, the decoder finds exactly the non-empty ``ltik`` fields."""
+    body, content_type = encode_multipart_formdata(fields)
+    kind = body_source(content_type, ("form",))
+    assert kind is not None
+    assert from_multipart(body, kind.removeprefix("multipart:").encode()) == [
+        value for name, value in fields if name == "ltik" and value
+    ]
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.binary(max_size=512), boundary=st.text(alphabet="abcXYZ019-_", min_size=1, max_size=70))
+def test_any_multipart_body_gives_values_or_nothing(body: bytes, boundary: str) -> None:
+    assert isinstance(from_multipart(body, boundary.encode()), list)

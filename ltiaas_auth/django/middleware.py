@@ -8,18 +8,13 @@ WSGI and ASGI middleware answer it.
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Callable
 from contextvars import Token
 from functools import partial
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.core.files.uploadhandler import MemoryFileUploadHandler
-from django.http.multipartparser import MultiPartParser, MultiPartParserError
+from django.core.exceptions import RequestDataTooBig
 from django.urls import Resolver404, resolve
 
 from .._gate import LAUNCH_KEY, answerable
@@ -41,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["LtiaasMiddleware"]
 
 _SERVER_ERROR = 500
-_MULTIPART = re.compile(r"\s*multipart/form-data\s*(;|$)", re.IGNORECASE)
 
 
 class LtiaasMiddleware:
@@ -149,10 +143,6 @@ def _evaluate(gate: Gate, request: HttpRequest) -> tuple[Launch | None, LtiaasAu
         body_kind = body_source(content_type, gate.body_sources)
         if body_kind is not None:
             body, too_large = _read_body(request, gate.max_body_size)
-        elif "form" in gate.body_sources and _MULTIPART.match(content_type):
-            body, too_large = _read_body(request, gate.max_body_size)
-            if body is not None:
-                body, body_kind = _multipart_fields(request, body), "form"
     return gate.evaluate(
         (authorization,) if authorization else (),
         meta.get("QUERY_STRING", ""),
@@ -161,19 +151,6 @@ def _evaluate(gate: Gate, request: HttpRequest) -> tuple[Launch | None, LtiaasAu
         body_kind,
         body_too_large=too_large,
     )
-
-
-def _multipart_fields(request: HttpRequest, body: bytes) -> bytes:
-    """The ``ltik`` fields of a multipart body (read, at most ``max_body_size`` bytes), parsed by Django's
-    own parser from a copy, so the request is left as it was: the view parses ``request.POST`` and
-    ``FILES`` itself, and meets Django's own error for a malformed body. Handed to the gate as the
-    urlencoded form it reads."""
-    parser = MultiPartParser(request.META, io.BytesIO(body), [MemoryFileUploadHandler()], request.encoding)
-    try:
-        fields, _ = parser.parse()
-    except (MultiPartParserError, SuspiciousOperation, ValueError):
-        return b""  # no ltik in a body Django cannot read
-    return urlencode([("ltik", value) for value in fields.getlist("ltik")]).encode()
 
 
 def _read_body(request: HttpRequest, limit: int) -> tuple[bytes | None, bool]:
