@@ -54,9 +54,10 @@ class LtiaasMiddleware:
         other ``OPTIONS`` request is gated like a ``GET``.
     :param sources: where to look, from ``"authorization"`` (``Bearer <ltik>`` or ``LTIK-AUTH-V1
         Token=<ltik>``; other schemes are ignored), ``"query"`` (``?ltik=``), ``"header"`` (``X-Ltik``),
-        and the opt-in ``"form"`` / ``"json"`` (the ``ltik`` field of an urlencoded, multipart or JSON body). Every
-        listed source is read; the same token in several places is fine, two different ones are refused
-        with 400 ``AMBIGUOUS_LTIK``, so the app can never read a token other than the one checked.
+        and the opt-in ``"form"`` / ``"json"`` (the ``ltik`` field of an urlencoded, multipart or JSON
+        body). Every listed source is read; the same token in several places is fine, two different ones
+        are refused with 400 ``AMBIGUOUS_LTIK``, so the app can never read a token other than the one
+        checked.
     :param max_body_size: bodies larger than this many bytes are not read for the ltik (a request whose
         only ltik could have been in such a body is told so). A body that is read reaches the app
         unchanged, through a fresh ``wsgi.input`` (a chunked body read in full also gets its
