@@ -618,3 +618,25 @@ def test_a_given_port_and_a_loopback_name_are_used() -> None:
         assert send(fake, "GET", "/").status == 200
         with pytest.raises(OSError), FakeLtiaas(port=port):  # the port is taken now
             pass
+
+
+@pytest.mark.parametrize(
+    ("role", "uri", "is_teaching_assistant"),
+    [
+        pytest.param(
+            "Learner", "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner", False, id="role"
+        ),
+        pytest.param(
+            "Instructor#TeachingAssistant",
+            "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant",
+            True,
+            id="sub-role",
+        ),
+    ],
+)
+def test_launch_roles_are_lti_13_role_uris(role: str, uri: str, is_teaching_assistant: bool) -> None:
+    from ltiaas_auth import Roles
+
+    idtoken = make_idtoken(roles=[role])
+    assert idtoken["user"]["roles"] == [uri]
+    assert Roles.from_idtoken(idtoken).is_teaching_assistant is is_teaching_assistant

@@ -131,8 +131,12 @@ def _timestamp(issued_at: float | datetime | None) -> int:
 
 
 def role_uri(role: str) -> str:
-    """A context role as LTI 1.3 sends it: short names (``Learner``) expand to the membership vocabulary."""
-    return role if ":" in role else _ROLE_VOCABULARY + role
+    """A context role as LTI 1.3 sends it: short names (``Learner``) expand to the membership vocabulary,
+    and a sub-role (``Instructor#TeachingAssistant``) to ``…/membership/Instructor#TeachingAssistant``."""
+    if ":" in role:
+        return role
+    principal, _, sub = role.partition("#")
+    return f"{_ROLE_VOCABULARY[:-1]}/{principal}#{sub}" if sub else _ROLE_VOCABULARY + role
 
 
 def short_role(role: str) -> str:
