@@ -11,7 +11,7 @@ plain middleware over the bare WSGI app of part 1 is measured beside them, on th
 
 A Flask request costs some 30 to 70 µs, a hundred times the margin the target allows, and on a shared
 machine a batch of them absorbs whatever else runs. So besides part 1's figures (best batch, wall
-clock) this part times the apps *paired*: round after round, one request to each app in a rotating
+clock) this part times the apps *paired*: round after round, one request to each app in a shuffled
 order, each timed on its own; the figure is the median over the rounds of each kind's time minus the
 bare app's in the same round. A round another process interrupted is an outlier the median ignores.
 Eight apps of each kind take part, their times averaged per round, because two apps built alike already
@@ -20,6 +20,7 @@ differ by a few tenths of a µs (where they sit in memory). The verdict is on th
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from collections.abc import Mapping, Sequence
@@ -76,19 +77,21 @@ def paired(
     kinds: Mapping[str, Sequence[WSGIApplication]], environ: WSGIEnvironment, rounds: int
 ) -> dict[str, float]:
     """Median over ``rounds`` of each kind's time minus ``kinds["bare"]``'s in the same round, in
-    nanoseconds (``"bare"``: its own median). A round serves one request to every app of every kind, in
-    a rotating order, as ``harness.time_wsgi`` serves them; a kind's time in a round is the mean of its
-    apps', so that where an app happens to sit in memory (worth a few tenths of a µs between two apps
-    built alike) averages out."""
+    nanoseconds (``"bare"``: its own median). A round serves one request to every app of every kind, as
+    ``harness.time_wsgi`` serves them, in an order shuffled anew each round (in a fixed order each app
+    always follows the same one, and what ran just before shows in a request's time). A kind's time in a
+    round is the mean of its apps', so that where an app happens to sit in memory (worth a few tenths of
+    a µs between two apps built alike) averages out."""
     order = [(name, app) for name, apps in kinds.items() for app in apps]
+    shuffle = random.Random(0).shuffle  # the same sequence in every run
     samples: dict[str, list[float]] = {name: [] for name in kinds}
     start_response: Any = _start_response
     clock = time.perf_counter_ns
     with quiet_gc():
-        for turn in range(rounds):
-            shift = turn % len(order)
+        for _ in range(rounds):
+            shuffle(order)
             spent = dict.fromkeys(kinds, 0)
-            for name, app in order[shift:] + order[:shift]:
+            for name, app in order:
                 started = clock()
                 body = app(environ.copy(), start_response)
                 for _chunk in body:
