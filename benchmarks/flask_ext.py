@@ -9,7 +9,7 @@ All get the headline request (a browser ``fetch()`` behind a proxy, the warm lti
 Bearer``, its launch confirmed once and remembered) through the same driver as part 1, taking turns. The
 plain middleware over the bare WSGI app of part 1 is measured beside them, on the same request.
 
-A Flask request costs some 30 to 70 µs, a hundred times the margin the target allows, and on a shared
+A Flask request costs some 30 to 70 µs, 60 to 140 times the margin the target allows, and on a shared
 machine a batch of them absorbs whatever else runs. So besides part 1's figures (best batch, wall
 clock) this part times the apps *paired*: round after round, one request to each app in a shuffled
 order, each timed on its own; the figure is the median over the rounds of each kind's time minus the
