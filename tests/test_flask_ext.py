@@ -176,17 +176,15 @@ def test_settings_come_from_app_config(fake: FakeLtiaas) -> None:
     )
     config = app.extensions["ltiaas"].config
     assert (config.timeout, config.idtoken_ttl) == (3.5, 120)
-    gate = app.wsgi_app._gate  # type: ignore[attr-defined]
-    assert gate.prefetch_idtoken is False
-    assert (gate.read_authorization, gate.read_query, gate.read_header) == (False, False, True)
     client = app.test_client()
     ltik = fake.launch()
     assert client.get("/health").status_code == 200
     unseen = client.get("/second", headers={"X-Ltik": ltik})  # exempt by LTIAAS_EXEMPT: not looked at
     assert (unseen.status_code, unseen.json["details"]["message"]) == (500, "NO_LAUNCH_CONTEXT")
-    assert client.get("/any", headers={"Authorization": f"Bearer {ltik}"}).status_code == 401
+    for ignored in ({"Authorization": f"Bearer {ltik}"}, {}):  # LTIAAS_SOURCES: the header only
+        assert client.get("/any", headers=ignored, query_string={"ltik": ltik}).status_code == 401
     assert client.get("/any", headers={"X-Ltik": ltik}).status_code == 200
-    assert fake.calls == []  # no prefetch
+    assert fake.calls == []  # LTIAAS_PREFETCH_IDTOKEN=False: LTIAAS was never asked
 
 
 def test_settings_fall_back_to_the_environment(fake: FakeLtiaas, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -198,10 +196,17 @@ def test_settings_fall_back_to_the_environment(fake: FakeLtiaas, monkeypatch: py
     app = Flask("env_probe")
     add_views(app)
     Ltiaas(app)
-    state = app.extensions["ltiaas"]
-    assert state.config == fake.config(timeout=2.0)
-    assert state.middleware._gate.require is False
-    assert state.middleware._gate.exempt("/other/thing") is not None
+    assert app.extensions["ltiaas"].config == fake.config(timeout=2.0)
+
+    @app.get("/other/thing")
+    def other() -> str:
+        return "not looked at"
+
+    client = app.test_client()
+    assert client.get("/other/thing", headers={"X-Ltik": "not-a-token"}).text == "not looked at"  # exempt
+    assert client.get("/second", headers={"X-Ltik": "not-a-token"}).status_code == 500  # exempt: no launch
+    assert "<p>none</p>" in client.get("/").text  # REQUIRE=false: a page without a launch runs
+    assert client.get("/teach", headers={"X-Ltik": "not-a-token"}).status_code == 401  # still refused
 
 
 def test_options_win_over_app_config_and_a_ready_config_is_used(fake: FakeLtiaas) -> None:
