@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from ..context import credential_var
 from ..credentials import ApiKeyCredential, Credential, Launch, ServiceCredential
-from ..errors import ForeignOriginError, NoLaunchContext, upstream_error
+from ..errors import ForeignOriginError, NoLaunchContext, UpstreamError, upstream_error
 from ..headers import API_KEY_SCHEME, LAUNCH_SCHEME, SERVICE_SCHEME
 from ._endpoints import PLATFORMS, Call, Endpoint, QueryValue
 
@@ -160,12 +160,7 @@ def read(call: Call[T], status: int, content: bytes, *, scheme: str) -> T:
     try:
         return call.endpoint.parse(_json(content))
     except ValueError as error:
-        raise upstream_error(
-            status,
-            None,
-            scheme=scheme,
-            description=f"LTIAAS answered {call.endpoint.name}() unexpectedly: {error}.",
-        ) from None
+        raise _unexpected(call, status, scheme, error) from None
 
 
 def page(call: Call[T], status: int, content: bytes, *, scheme: str) -> tuple[list[T], str | None]:
@@ -177,13 +172,18 @@ def page(call: Call[T], status: int, content: bytes, *, scheme: str) -> tuple[li
             raise ValueError(f"no `{key}` list")
         items = [call.endpoint.parse(item) for item in body[key]]
     except ValueError as error:
-        raise upstream_error(
-            status,
-            None,
-            scheme=scheme,
-            description=f"LTIAAS answered {call.endpoint.name}() unexpectedly: {error}.",
-        ) from None
+        raise _unexpected(call, status, scheme, error) from None
     return items, next_link(body)
+
+
+def _unexpected(call: Call[Any], status: int, scheme: str, error: ValueError) -> UpstreamError:
+    """The classified error for a 2xx answer that is not what ``call``'s endpoint promises."""
+    return upstream_error(
+        status,
+        None,
+        scheme=scheme,
+        description=f"LTIAAS answered {call.endpoint.name}() unexpectedly: {error}.",
+    )
 
 
 def next_link(body: Mapping[str, Any]) -> str | None:
