@@ -16,11 +16,11 @@ import anyio
 from ..config import LtiaasConfig
 from ..credentials import Launch
 from . import _endpoints as ops
-from ._base import ClientBase, httpx_timeout
+from ._base import ClientBase, Pages
 from ._endpoints import Call, Listing
 from ._exchange import MAX_BODY, Answer, AnswerTooLarge, Exchange, Failure
 from ._http import client_options, httpx
-from ._request import Request, credential_for, page, read
+from ._request import Request, credential_for, read
 
 if TYPE_CHECKING:
     from ..credentials import Credential
@@ -47,31 +47,14 @@ def _listing(op: Callable[P, Listing[T]]) -> Callable[Concatenate[AsyncLtiaasCli
     return functools.update_wrapper(method, op)
 
 
-class AsyncLtiaasClient(ClientBase):
+class AsyncLtiaasClient(ClientBase[httpx.AsyncClient]):
     """The LTIAAS API, typed, for asyncio and trio: the same methods as ``LtiaasClient``, awaitable
     (listings are async iterators). One per event loop or app lifespan; close it with ``aclose()`` or
     ``async with``. ``http`` is your own ``httpx.AsyncClient``; ``aclose()`` never closes it.
     """
 
-    def __init__(
-        self,
-        config: LtiaasConfig,
-        *,
-        max_retries: int = 2,
-        max_retry_wait: float = 30.0,
-        platforms_path: str = "/admin/platforms",
-        http: httpx.AsyncClient | None = None,
-    ) -> None:
-        super().__init__(
-            config, max_retries=max_retries, max_retry_wait=max_retry_wait, platforms_path=platforms_path
-        )
-        self._owns_http = http is None
-        self._http = http if http is not None else httpx.AsyncClient(**client_options(config))
-
-    @classmethod
-    def from_env(cls, **options: Any) -> Self:
-        """A client for ``LtiaasConfig.from_env()`` (``LTIAAS_API_KEY``, ``LTIAAS_URL``…)."""
-        return cls(LtiaasConfig.from_env(), **options)
+    def _new_http(self, config: LtiaasConfig) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**client_options(config))
 
     async def aclose(self) -> None:
         """Close the pooled connections (not those of an ``http=`` client you gave)."""
@@ -126,17 +109,12 @@ class AsyncLtiaasClient(ClientBase):
         return self._pages(call, credential)
 
     async def _pages(self, call: Listing[T], credential: Credential) -> AsyncIterator[T]:
-        request = self._request(call, credential)
-        seen: set[str] = set()
-        while True:
-            answer = await self._exchange(call, request)
-            items, next_url = page(call, answer.status, answer.content, scheme=request.scheme)
+        pages = Pages(self, call, credential)
+        while (request := pages.request) is not None:
+            items, next_url = pages.read(request, await self._exchange(call, request))
             for item in items:
                 yield item
-            if next_url is None or next_url in seen:
-                return
-            seen.add(next_url)
-            request = self._request(call, credential, next_url)
+            pages.follow(next_url)
 
     async def _exchange(self, call: Call[Any], request: Request) -> Answer:
         exchange = Exchange(self.config, self.retry, call, request)
@@ -144,22 +122,13 @@ class AsyncLtiaasClient(ClientBase):
             outcome = await self._attempt(exchange, request)
             if isinstance(outcome, Answer):
                 return outcome
-            wait = exchange.wait_before_retry(outcome)
-            if wait is None:
-                raise outcome.error
-            await anyio.sleep(wait)
+            await anyio.sleep(exchange.wait_or_raise(outcome))
 
     async def _attempt(self, exchange: Exchange, request: Request) -> Answer | Failure:
         timeout = exchange.attempt_timeout()
         try:
             with anyio.fail_after(timeout):
-                sent = self._http.build_request(
-                    request.method,
-                    request.url,
-                    headers=request.headers(),
-                    content=request.content,
-                    timeout=httpx_timeout(timeout),
-                )
+                sent = self._http_request(request, timeout)
                 response = await self._http.send(sent, stream=True, auth=None, follow_redirects=False)
                 try:
                     content = await _read(response.aiter_bytes())

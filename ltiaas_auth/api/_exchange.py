@@ -147,8 +147,15 @@ class Exchange:
             )
         )
 
-    def wait_before_retry(self, failure: Failure) -> float | None:
-        """Seconds to wait before trying again after ``failure``, or None: raise its error."""
+    def wait_or_raise(self, failure: Failure) -> float:
+        """Seconds to wait before trying again after ``failure``; raises its error when it is not tried
+        again."""
+        wait = self._wait(failure)
+        if wait is None:
+            raise failure.error
+        return wait
+
+    def _wait(self, failure: Failure) -> float | None:
         policy = self._policy
         status = failure.error.upstream_status
         if not self.idempotent or self._retries >= policy.max_retries:

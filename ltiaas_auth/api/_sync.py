@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Self, TypeVar
 from ..config import LtiaasConfig
 from ..credentials import Launch
 from . import _endpoints as ops
-from ._base import ClientBase, httpx_timeout
+from ._base import ClientBase, Pages
 from ._endpoints import Call, Listing
 from ._exchange import MAX_BODY, Answer, AnswerTooLarge, AnswerTooSlow, Exchange, Failure
 from ._http import attempt_deadline, client_options, httpx, sync_transport
-from ._request import Request, credential_for, page, read
+from ._request import Request, credential_for, read
 
 if TYPE_CHECKING:
     from ..credentials import Credential
@@ -40,7 +40,7 @@ def _listing(op: Callable[P, Listing[T]]) -> Callable[Concatenate[LtiaasClient, 
     return functools.update_wrapper(method, op)
 
 
-class LtiaasClient(ClientBase):
+class LtiaasClient(ClientBase[httpx.Client]):
     """The LTIAAS API, typed and blocking. One per process: thread-safe, keep-alive connections pooled.
 
     Calls authenticate with the current credential (the middleware's launch, ``launch_context()``,
@@ -49,27 +49,8 @@ class LtiaasClient(ClientBase):
     (proxies, transports); ``close()`` never closes it.
     """
 
-    def __init__(
-        self,
-        config: LtiaasConfig,
-        *,
-        max_retries: int = 2,
-        max_retry_wait: float = 30.0,
-        platforms_path: str = "/admin/platforms",
-        http: httpx.Client | None = None,
-    ) -> None:
-        super().__init__(
-            config, max_retries=max_retries, max_retry_wait=max_retry_wait, platforms_path=platforms_path
-        )
-        self._owns_http = http is None
-        if http is None:
-            http = httpx.Client(transport=sync_transport(config), **client_options(config))
-        self._http = http
-
-    @classmethod
-    def from_env(cls, **options: Any) -> Self:
-        """A client for ``LtiaasConfig.from_env()`` (``LTIAAS_API_KEY``, ``LTIAAS_URL``…)."""
-        return cls(LtiaasConfig.from_env(), **options)
+    def _new_http(self, config: LtiaasConfig) -> httpx.Client:
+        return httpx.Client(transport=sync_transport(config), **client_options(config))
 
     def close(self) -> None:
         """Close the pooled connections (not those of an ``http=`` client you gave)."""
@@ -124,16 +105,11 @@ class LtiaasClient(ClientBase):
         return self._pages(call, credential)
 
     def _pages(self, call: Listing[T], credential: Credential) -> Iterator[T]:
-        request = self._request(call, credential)
-        seen: set[str] = set()
-        while True:
-            answer = self._exchange(call, request)
-            items, next_url = page(call, answer.status, answer.content, scheme=request.scheme)
+        pages = Pages(self, call, credential)
+        while (request := pages.request) is not None:
+            items, next_url = pages.read(request, self._exchange(call, request))
             yield from items
-            if next_url is None or next_url in seen:
-                return
-            seen.add(next_url)
-            request = self._request(call, credential, next_url)
+            pages.follow(next_url)
 
     def _exchange(self, call: Call[Any], request: Request) -> Answer:
         exchange = Exchange(self.config, self.retry, call, request)
@@ -141,23 +117,14 @@ class LtiaasClient(ClientBase):
             outcome = self._attempt(exchange, request)
             if isinstance(outcome, Answer):
                 return outcome
-            wait = exchange.wait_before_retry(outcome)
-            if wait is None:
-                raise outcome.error
-            time.sleep(wait)
+            time.sleep(exchange.wait_or_raise(outcome))
 
     def _attempt(self, exchange: Exchange, request: Request) -> Answer | Failure:
         timeout = exchange.attempt_timeout()
         deadline = time.monotonic() + timeout
         token = attempt_deadline.set(deadline)  # our transport holds every socket operation to it
         try:
-            sent = self._http.build_request(
-                request.method,
-                request.url,
-                headers=request.headers(),
-                content=request.content,
-                timeout=httpx_timeout(timeout),
-            )
+            sent = self._http_request(request, timeout)
             response = self._http.send(sent, stream=True, auth=None, follow_redirects=False)
             try:
                 content = _read(response.iter_bytes(), deadline)
