@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from flask import Blueprint, Flask, g, render_template_string, request
 from flask.views import MethodView
+from hypothesis import given
+from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from ltiaas_auth import LtiaasMiddleware, LtikRefused, UpstreamError, current_launch
@@ -611,3 +613,37 @@ def test_the_extensions_request_path_is_the_middlewares_call_for_call(fake: Fake
     assert len(by_hand_calls) > 100  # the trace saw the whole request
     extra = [call for call in extension_calls if call not in by_hand_calls]
     assert extension_calls == by_hand_calls, extra[:10]
+
+
+@given(
+    st.lists(
+        st.text(st.characters(blacklist_characters=",", blacklist_categories=("Z", "C")), min_size=1),
+        max_size=6,
+    )
+)
+def test_a_comma_separated_setting_reads_as_the_list_it_spells(globs: list[str]) -> None:
+    """``LTIAAS_EXEMPT="/a, /b"`` (the environment's spelling) reads as ``["/a", "/b"]``."""
+    from ltiaas_auth.flask import _Settings
+
+    settings = _Settings({"LTIAAS_EXEMPT": " , ".join(globs)}, {})
+    assert settings.sequence("EXEMPT", ()) == tuple(globs)
+    assert _Settings({"LTIAAS_EXEMPT": globs}, {}).sequence("EXEMPT", ()) == tuple(globs)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        *(pytest.param(text, True, id=f"true-{text}") for text in ("1", "true", "True", " yes ", "ON")),
+        *(pytest.param(text, False, id=f"false-{text}") for text in ("0", "false", "FALSE", "no", "off")),
+        pytest.param(True, True, id="bool-true"),
+        pytest.param(False, False, id="bool-false"),
+        pytest.param("", None, id="empty-is-the-default"),
+    ],
+)
+def test_boolean_settings(value: Any, expected: bool | None) -> None:
+    from ltiaas_auth.flask import _Settings
+
+    for default in (True, False):
+        assert _Settings({"LTIAAS_REQUIRE": value}, {}).flag("REQUIRE", default) == (
+            default if expected is None else expected
+        )
