@@ -16,68 +16,10 @@ in their I/O.
 """
 
 from ..roles import Role, Roles
+from . import models
 from ._async import AsyncLtiaasClient
 from ._sync import LtiaasClient
-from .models import (
-    ActivityProgress,
-    AuthConfig,
-    ContentItem,
-    DeepLinkingComponents,
-    File,
-    GradingProgress,
-    Html,
-    IdToken,
-    Image,
-    ImageRef,
-    LaunchContext,
-    LaunchInfo,
-    LaunchPlatform,
-    LineItem,
-    Link,
-    LtiResourceLink,
-    Member,
-    Platform,
-    Registration,
-    RegistrationCompletion,
-    ResourceLink,
-    Result,
-    Score,
-    Service,
-    Services,
-    SupportedMessage,
-    User,
-)
+from .models import *  # noqa: F403 - every model, as models.__all__ names them
 
-__all__ = [
-    "ActivityProgress",
-    "AsyncLtiaasClient",
-    "AuthConfig",
-    "ContentItem",
-    "DeepLinkingComponents",
-    "File",
-    "GradingProgress",
-    "Html",
-    "IdToken",
-    "Image",
-    "ImageRef",
-    "LaunchContext",
-    "LaunchInfo",
-    "LaunchPlatform",
-    "LineItem",
-    "Link",
-    "LtiResourceLink",
-    "LtiaasClient",
-    "Member",
-    "Platform",
-    "Registration",
-    "RegistrationCompletion",
-    "ResourceLink",
-    "Result",
-    "Role",
-    "Roles",
-    "Score",
-    "Service",
-    "Services",
-    "SupportedMessage",
-    "User",
-]
+__all__ = ["AsyncLtiaasClient", "LtiaasClient", "Role", "Roles"]
+__all__ += models.__all__
