@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import Token
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import RequestDataTooBig
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from django.http.response import HttpResponseBase
 
     from .._gate import Gate
-    from .._raised import Slot
     from ..credentials import Credential, Launch
     from ..errors import LtiaasAuthError
 
@@ -67,54 +67,26 @@ class LtiaasMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        gate = (conf.current_settings or conf.current()).gate
-        launch = None
-        in_url = False
-        method = request.method or ""
-        if not gate.passes(method, request.path_info, method == "OPTIONS" and _preflight(request)):
-            launch, error, in_url = _evaluate(gate, request)
-            if launch is not None and gate.prefetch_idtoken:
-                error = gate.prefetch(launch)
-                if error is not None:
-                    launch = None
-            if error is not None and not _exempt_view(request):
-                request.ltiaas = None  # type: ignore[attr-defined]  # for the middleware above ours
-                return url_ltik_headers(rejection(request, error), gate, in_url)
-        token = _enter(request, launch)
-        slot, slot_token = open_slot()
-        try:
+        gate, launch, error, in_url = _admit(request)
+        if launch is not None and gate.prefetch_idtoken:
+            error = gate.prefetch(launch)
+        launch, refused = _verdict(request, gate, launch, error, in_url)
+        if refused is not None:
+            return refused
+        with _Current(request, launch) as current:
             response = self.get_response(request)
-        except BaseException:
-            credential_var.reset(token)
-            raise
-        finally:
-            close_slot(slot_token)
-        return _leave(request, response, token, slot, gate, in_url)
+        return current.leave(response, gate, in_url)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        gate = (conf.current_settings or conf.current()).gate
-        launch = None
-        in_url = False
-        method = request.method or ""
-        if not gate.passes(method, request.path_info, method == "OPTIONS" and _preflight(request)):
-            launch, error, in_url = _evaluate(gate, request)
-            if launch is not None and gate.prefetch_idtoken:
-                error = await gate.aprefetch(launch)
-                if error is not None:
-                    launch = None
-            if error is not None and not _exempt_view(request):
-                request.ltiaas = None  # type: ignore[attr-defined]  # for the middleware above ours
-                return url_ltik_headers(rejection(request, error), gate, in_url)
-        token = _enter(request, launch)
-        slot, slot_token = open_slot()
-        try:
+        gate, launch, error, in_url = _admit(request)
+        if launch is not None and gate.prefetch_idtoken:
+            error = await gate.aprefetch(launch)
+        launch, refused = _verdict(request, gate, launch, error, in_url)
+        if refused is not None:
+            return refused
+        with _Current(request, launch) as current:
             response = await self.get_response(request)
-        except BaseException:
-            credential_var.reset(token)
-            raise
-        finally:
-            close_slot(slot_token)
-        return _leave(request, response, token, slot, gate, in_url)
+        return current.leave(response, gate, in_url)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase | None:
         """A view's ``LtiaasAuthError`` that the gate answers (LTIAAS refusing the ltik or failing, a role
@@ -123,6 +95,29 @@ class LtiaasMiddleware:
         if answerable(exception):
             return rejection(request, exception)
         return None
+
+
+def _admit(request: HttpRequest) -> tuple[Gate, Launch | None, LtiaasAuthError | None, bool]:
+    """``(gate, launch, error, in_url)``: the gate of the current settings and its verdict on the request
+    before any prefetch (no launch and no error for a request it lets through untouched)."""
+    gate = (conf.current_settings or conf.current()).gate
+    method = request.method or ""
+    if gate.passes(method, request.path_info, method == "OPTIONS" and _preflight(request)):
+        return gate, None, None, False
+    return (gate, *_evaluate(gate, request))
+
+
+def _verdict(
+    request: HttpRequest, gate: Gate, launch: Launch | None, error: LtiaasAuthError | None, in_url: bool
+) -> tuple[Launch | None, HttpResponseBase | None]:
+    """``(launch, None)`` to serve the request with ``launch`` current, or ``(None, rejection)``. A view
+    marked ``@ltik_exempt`` is served without a launch instead of refused."""
+    if error is None:
+        return launch, None
+    if _exempt_view(request):
+        return None, None
+    request.ltiaas = None  # type: ignore[attr-defined]  # for the middleware above ours
+    return None, url_ltik_headers(rejection(request, error), gate, in_url)
 
 
 def _preflight(request: HttpRequest) -> bool:
@@ -186,6 +181,44 @@ def _exempt_view(request: HttpRequest) -> bool:
     )
 
 
+class _Current:
+    """The launch published on the request and current while the view runs (``with``). A view that
+    raises has the credential reset at once; otherwise :meth:`leave` hands the reset to the response,
+    so a streamed body still sees the launch. An ``LtiaasAuthError`` Django turned into its bare 500 is
+    caught in the slot meanwhile."""
+
+    __slots__ = ("launch", "request", "slot", "slot_token", "token")
+
+    def __init__(self, request: HttpRequest, launch: Launch | None) -> None:
+        self.request = request
+        self.launch = launch
+
+    def __enter__(self) -> Self:
+        self.token = _enter(self.request, self.launch)
+        self.slot, self.slot_token = open_slot()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc_type is not None:
+                credential_var.reset(self.token)
+        finally:
+            close_slot(self.slot_token)
+
+    def leave(self, response: HttpResponseBase, gate: Gate, in_url: bool) -> HttpResponseBase:
+        request = self.request
+        raised = self.slot[0]
+        if raised is not None and response.status_code == _SERVER_ERROR:
+            # Django (or a middleware below) turned an LtiaasAuthError into its bare 500: answer the error.
+            response = rejection(request, raised)
+        # Django calls the closers in response.close(): after a streamed body too.
+        closers: list[Callable[[], object]] = response._resource_closers  # type: ignore[attr-defined]
+        closers.append(partial(_reset, self.token))
+        return url_ltik_headers(response, gate, in_url)
+
+
 def _enter(request: HttpRequest, launch: Launch | None) -> Token[Credential | None]:
     """Publish the launch on the request and make it current; set to None when there is none, so a
     credential left in a reused context never shows."""
@@ -195,24 +228,6 @@ def _enter(request: HttpRequest, launch: Launch | None) -> Token[Credential | No
         # Whoever sent an ltik holds it: no other site can make a browser send one, as with DRF's tokens.
         request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
     return credential_var.set(launch)
-
-
-def _leave(
-    request: HttpRequest,
-    response: HttpResponseBase,
-    token: Token[Credential | None],
-    slot: Slot,
-    gate: Gate,
-    in_url: bool,
-) -> HttpResponseBase:
-    raised = slot[0]
-    if raised is not None and response.status_code == _SERVER_ERROR:
-        # Django (or a middleware below) turned an LtiaasAuthError into its bare 500: answer the error.
-        response = rejection(request, raised)
-    # Django calls the closers in response.close(): after a streamed body too.
-    closers: list[Callable[[], object]] = response._resource_closers  # type: ignore[attr-defined]
-    closers.append(partial(_reset, token))
-    return url_ltik_headers(response, gate, in_url)
 
 
 def _reset(token: Token[Credential | None]) -> None:
