@@ -204,29 +204,22 @@ def trust_store() -> ssl.SSLContext:
 
 
 class _Connection(http.client.HTTPConnection):
+    """A connection held to the call's overall deadline from ``connect()`` on."""
+
     def __init__(self, host: str, *, deadline: _Deadline, **options: Any) -> None:
         super().__init__(host, **options)
         self._deadline = deadline
 
     def connect(self) -> None:
         self._deadline.watch(self)
-        super().connect()
+        super().connect()  # for _TLSConnection, HTTPSConnection's: the TLS handshake is inside the deadline
         self._deadline.connected(self.sock)
         if self._deadline.expired:
             raise TimeoutError("the overall deadline passed")
 
 
-class _TLSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, *, deadline: _Deadline, **options: Any) -> None:
-        super().__init__(host, **options)
-        self._deadline = deadline
-
-    def connect(self) -> None:
-        self._deadline.watch(self)
-        super().connect()
-        self._deadline.connected(self.sock)
-        if self._deadline.expired:
-            raise TimeoutError("the overall deadline passed")
+class _TLSConnection(_Connection, http.client.HTTPSConnection):
+    """:class:`_Connection` over TLS."""
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):
