@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import html
 import logging
-import os
 import secrets
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -25,24 +23,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-import pytest
+import browser_helpers
 
 from ltiaas_auth import LtiaasConfig, LtiaasMiddleware
 from ltiaas_auth.frontend import script_path, script_tag
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+#: Added to ``browser_helpers.ARGUMENTS`` for the ltik.js tests.
 ARGUMENTS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
     "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--no-proxy-server",  # loopback only, whatever the environment says
     # Back and forward always ask the server again (as when the cache evicts a page): the harder path.
     "--disable-features=BackForwardCache",
 )
@@ -308,50 +296,12 @@ def probe_app(config: LtiaasConfig) -> Callable[..., Iterable[bytes]]:
     return LtiaasMiddleware(app, config, exempt=exempt, prefetch_idtoken=True)
 
 
-def browser_missing() -> list[str]:
-    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("selenium (the test extra)")
-    return missing
-
-
 @contextmanager
 def chromium(profile: Path) -> Iterator[Any]:
-    """One headless Chromium with a fresh profile; a missing browser skips, and fails under CI=true."""
-    missing = browser_missing()
-    if missing:
-        message = f"chromium/chromedriver not installed: {', '.join(missing)}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (CI must run the browser tests)")
-        pytest.skip(f"{message}; apt-get install chromium chromium-driver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    offline = os.environ.get("SE_OFFLINE")
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never download a browser or a driver
-    try:
-        options = Options()
-        options.binary_location = str(CHROMIUM)
-        for argument in ARGUMENTS:
-            options.add_argument(argument)
-        options.add_argument(f"--user-data-dir={profile}")
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        service = Service(executable_path=str(CHROMEDRIVER), log_output=subprocess.DEVNULL)
-        driver = webdriver.Chrome(service=service, options=options)
-        try:
-            driver.set_page_load_timeout(10)
-            driver.set_script_timeout(WAIT)
-            yield driver
-        finally:
-            driver.quit()
-    finally:
-        if offline is None:
-            os.environ.pop("SE_OFFLINE", None)
-        else:
-            os.environ["SE_OFFLINE"] = offline
+    """``browser_helpers.chromium`` with this module's arguments and :data:`WAIT` for scripts."""
+    with browser_helpers.chromium(profile, *ARGUMENTS) as driver:
+        driver.set_script_timeout(WAIT)
+        yield driver
 
 
 def until(driver: Any, condition: Callable[[Any], Any], what: str, timeout: float = WAIT) -> Any:

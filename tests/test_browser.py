@@ -1,48 +1,23 @@
 """The demo tool's page in a real browser: headless Chromium (Debian's) driven by Selenium.
 
 The page must take the ltik out of the address bar, keep it in memory, call the tool's API with it as a
-Bearer token and render the roster, all under the page's own Content-Security-Policy. Locally, without
-Chromium, the test is skipped; in CI (``CI=true``) a missing browser is a failure, never a skip.
+Bearer token and render the roster, all under the page's own Content-Security-Policy. The browser is
+``browser_helpers.chromium`` (skipped locally without Chromium, a failure under ``CI=true``).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from browser_helpers import WAIT, chromium
 
 from ltiaas_auth.demo.app import create_app
 from ltiaas_auth.demo.runner import ToolServer
 from ltiaas_auth.testing import FakeLtiaas
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARGUMENTS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--no-proxy-server",
-)
-WAIT = 10  # seconds, for each explicit wait
-
-
-def _missing() -> list[str]:
-    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("selenium (the test extra)")
-    return missing
 
 
 @pytest.fixture
@@ -53,30 +28,9 @@ def tool(fake_ltiaas: FakeLtiaas) -> Iterator[ToolServer]:
 
 
 @pytest.fixture
-def driver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    missing = _missing()
-    if missing:
-        message = f"chromium/chromedriver not installed: {', '.join(missing)}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (CI must run the browser test; .ci/run installs them)")
-        pytest.skip(f"{message}; apt-get install chromium chromium-driver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never download a browser or driver
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for argument in ARGUMENTS:
-        options.add_argument(argument)
-    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(executable_path=str(CHROMEDRIVER), log_output=subprocess.DEVNULL)
-    browser = webdriver.Chrome(service=service, options=options)
-    try:
+def driver(tmp_path: Path) -> Iterator[Any]:
+    with chromium(tmp_path / "profile") as browser:
         yield browser
-    finally:
-        browser.quit()
 
 
 def test_the_page_hides_the_ltik_and_renders_the_roster(

@@ -1,7 +1,7 @@
 """A real headless Chromium on FakeLtiaas's own pages: pick a user, land on a tool behind the middleware, and
 return deep-linking content to the LMS.
 
-The browser set-up is test_browser.py's (Debian's Chromium and chromedriver through Selenium; skipped
+The browser is ``browser_helpers.chromium`` (Debian's Chromium and chromedriver through Selenium; skipped
 locally without them, a failure under ``CI=true``). The tool is a small Flask app behind
 ``LtiaasMiddleware``; it calls LTIAAS with the typed API client, over https when the fake speaks TLS (the
 tool trusts the fake's CA through ``fake.config()``; only the browser is told to accept it).
@@ -10,15 +10,13 @@ tool trusts the fake's CA through ``fake.config()``; only the browser is told to
 from __future__ import annotations
 
 import html
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_helpers import WAIT, chromium
 from flask import Flask
-from test_browser import ARGUMENTS, CHROMEDRIVER, CHROMIUM, WAIT, _missing
 
 from ltiaas_auth import LtiaasConfig, LtiaasMiddleware, current_launch
 from ltiaas_auth.api import LtiaasClient
@@ -68,31 +66,11 @@ def tool(fake: FakeLtiaas) -> Iterator[ToolServer]:
 
 
 @pytest.fixture
-def driver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeLtiaas) -> Iterator[Any]:
-    missing = _missing()
-    if missing:
-        message = f"chromium/chromedriver not installed: {', '.join(missing)}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (CI must run the browser tests; .ci/run installs them)")
-        pytest.skip(f"{message}; apt-get install chromium chromium-driver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never download a browser or driver
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for argument in ARGUMENTS:
-        options.add_argument(argument)
-    if fake.tls:  # the browser does not know the fake's throwaway CA; the tool does, and checks it
-        options.add_argument("--ignore-certificate-errors")
-    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
-    service = Service(executable_path=str(CHROMEDRIVER), log_output=subprocess.DEVNULL)
-    browser = webdriver.Chrome(service=service, options=options)
-    try:
+def driver(tmp_path: Path, fake: FakeLtiaas) -> Iterator[Any]:
+    # The browser does not know the fake's throwaway CA; the tool does, and checks it.
+    trust = ("--ignore-certificate-errors",) if fake.tls else ()
+    with chromium(tmp_path / "profile", *trust) as browser:
         yield browser
-    finally:
-        browser.quit()
 
 
 def test_a_user_picked_on_the_fakes_page_lands_on_the_tool(
