@@ -7,6 +7,7 @@ or in :mod:`ltiaas_auth.extract`, so both answer a request the same way.
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, TypeGuard
@@ -26,6 +27,7 @@ __all__ = [
     "ERROR_KEY",
     "LAUNCH_KEY",
     "Gate",
+    "Parsed",
     "Rejection",
     "answerable",
     "below_mount",
@@ -44,14 +46,15 @@ _POLICY = re.compile(r"[A-Za-z-]+(?:\s*,\s*[A-Za-z-]+)*")
 class Gate:
     """The validated options of one middleware instance and the per-request decision they imply.
 
-    Parsed launches are kept in a bounded LRU (it never caches a failure) keyed by the raw token, so a
-    warm request costs one dict lookup plus the expiry check. With ``prefetch_idtoken``, a launch LTIAAS
-    accepted is remembered (by identity, bounded by ``config.cache_size``), so a warm request does not look
-    its idtoken up again either.
+    Parsed launches are kept in a bounded LRU (it never caches a failure) keyed by the raw token, each
+    as a :class:`Parsed` that also holds what was decided for it once: its expiry deadline, and whether
+    LTIAAS confirmed it (``prefetch_idtoken``). A warm request therefore costs one LRU hit (:meth:`cached`)
+    and one comparison of the clock with :attr:`Parsed.ready`.
     """
 
     __slots__ = (
         "body_sources",
+        "cached",
         "clock",
         "config",
         "exempt",
@@ -63,8 +66,8 @@ class Gate:
         "read_header",
         "read_query",
         "referrer_policy",
+        "referrer_policy_bytes",
         "require",
-        "verified",
     )
 
     def __init__(
@@ -98,6 +101,10 @@ class Gate:
         self.prefetch_idtoken = bool(prefetch_idtoken)
         self.max_body_size = max_body_size
         self.referrer_policy = referrer_policy
+        #: The same as ASGI header bytes.
+        self.referrer_policy_bytes = (
+            referrer_policy.encode("latin-1") if referrer_policy is not None else None
+        )
         self.read_authorization = "authorization" in names
         self.read_query = "query" in names
         self.read_header = "header" in names
@@ -109,10 +116,11 @@ class Gate:
         self.clock = config.clock
         self.leeway = config.leeway
         # Bounded in entries and, with the config's idtoken cache, in bytes (``cache_max_bytes``).
-        parsed: SizedCache[str, tuple[Launch, float]] = SizedCache(config._idtokens.budget, config.cache_size)
+        parsed: SizedCache[str, Parsed] = SizedCache(config._idtokens.budget, config.cache_size)
+        #: ``parse(raw) -> Parsed``: the token's entry, parsed on first sight (``InvalidLtik`` is never kept).
         self.parse = parsed.memoize(self._new_launch, _launch_bytes)
-        #: Launches LTIAAS accepted (prefetch), oldest first; only ever genuine ones, so small.
-        self.verified: dict[Launch, None] = {}
+        #: ``cached(raw) -> Parsed | None``: the entry of a token already parsed, or None; nothing is parsed.
+        self.cached = parsed.get
 
     def passes(self, method: str, path: str, preflight: bool = False) -> bool:
         """Whether the request goes through untouched: a CORS preflight (``OPTIONS`` with ``Origin`` and
@@ -153,6 +161,19 @@ class Gate:
         gets ``Referrer-Policy`` and ``Cache-Control: private``, even when it is a rejection).
         ``body_too_large``: the body could have held the ltik but was over ``max_body_size``, so unread;
         a request with no ltik elsewhere is then told so."""
+        parsed, error, in_url = self.find(authorization, query, header, body, body_kind, body_too_large)
+        return (parsed.launch if parsed is not None else None), error, in_url
+
+    def find(
+        self,
+        authorization: Collection[str],
+        query: str,
+        header: Collection[str],
+        body: bytes | None = None,
+        body_kind: str | None = None,
+        body_too_large: bool = False,
+    ) -> tuple[Parsed | None, LtiaasAuthError | None, bool]:
+        """:meth:`evaluate`, with the request's :class:`Parsed` entry instead of its launch."""
         url_ltiks: Sequence[str] = ltiks_in_query(query) if query and self.read_query else ()
         in_url = bool(url_ltiks)
         if not self.read_authorization:
@@ -174,52 +195,93 @@ class Gate:
                         "ltik; send the ltik in the Authorization header (Bearer) instead."
                     )
                 raise MissingLtik()
-            launch, deadline = self.parse(raw)
-            if self.clock() > deadline:  # checked on every request: a cached token keeps ageing
+            parsed = self.parse(raw)
+            if self.clock() > parsed.deadline:  # checked on every request: a cached token keeps ageing
                 raise ExpiredLtik()
         except LtiaasAuthError as error:  # MissingLtik, InvalidLtik, ExpiredLtik, AmbiguousLtik
             return None, error, in_url
-        return launch, None, in_url
+        return parsed, None, in_url
+
+    def confirm(self, parsed: Parsed) -> LtiaasAuthError | None:
+        """Confirm a launch that :meth:`find` accepted with LTIAAS (its idtoken, fetched once and cached),
+        unless that was done already: None when accepted, else the error to answer with (``LtikRefused``:
+        401; any other upstream failure: 502). Once accepted, the entry says so itself (``ready``), so
+        later requests for the token ask nothing more."""
+        if not self.prefetch_idtoken or parsed.ready >= parsed.deadline:
+            return None
+        try:
+            parsed.launch.idtoken()
+        except LtiaasAuthError as error:
+            return error
+        parsed.ready = parsed.deadline
+        return None
+
+    async def aconfirm(self, parsed: Parsed) -> LtiaasAuthError | None:
+        """:meth:`confirm` for asyncio and trio."""
+        if not self.prefetch_idtoken or parsed.ready >= parsed.deadline:
+            return None
+        try:
+            await parsed.launch.aidtoken()
+        except LtiaasAuthError as error:
+            return error
+        parsed.ready = parsed.deadline
+        return None
 
     def prefetch(self, launch: Launch) -> LtiaasAuthError | None:
-        """Confirm ``launch`` with LTIAAS (its idtoken, fetched once and cached): None when accepted, else
-        the error to answer with (``LtikRefused``: 401; any other upstream failure: 502)."""
-        verified = self.verified
-        if launch in verified:
+        """:meth:`confirm` for a launch that :meth:`evaluate` returned (confirmed with LTIAAS, whatever
+        ``prefetch_idtoken`` says)."""
+        parsed = self._entry_of(launch)
+        if parsed is not None and parsed.ready >= parsed.deadline:
             return None
         try:
             launch.idtoken()
         except LtiaasAuthError as error:
             return error
-        self._remember(launch)
+        if parsed is not None:
+            parsed.ready = parsed.deadline
         return None
 
     async def aprefetch(self, launch: Launch) -> LtiaasAuthError | None:
         """:meth:`prefetch` for asyncio and trio."""
-        if launch in self.verified:
+        parsed = self._entry_of(launch)
+        if parsed is not None and parsed.ready >= parsed.deadline:
             return None
         try:
             await launch.aidtoken()
         except LtiaasAuthError as error:
             return error
-        self._remember(launch)
+        if parsed is not None:
+            parsed.ready = parsed.deadline
         return None
 
-    def _remember(self, launch: Launch) -> None:
-        verified = self.verified
-        verified[launch] = None
-        if len(verified) > self.config.cache_size:
-            try:  # noqa: SIM105 - another thread may have evicted it first
-                del verified[next(iter(verified))]
-            except (KeyError, StopIteration, RuntimeError):
-                pass
+    def _entry_of(self, launch: Launch) -> Parsed | None:
+        """The entry that holds ``launch``, if it is still cached (None once evicted)."""
+        parsed = self.cached(launch.ltik.raw)
+        return parsed if parsed is not None and parsed.launch is launch else None
 
-    def _new_launch(self, raw: str) -> tuple[Launch, float]:
-        """The launch and the POSIX time after which it is refused: ``Ltik.expired``'s rule (expiry +
-        leeway; never without a known expiry), computed once per token."""
+    def _new_launch(self, raw: str) -> Parsed:
+        """The token's entry: its launch and the POSIX time after which it is refused (``Ltik.expired``'s
+        rule: expiry + leeway; never without a known expiry), computed once per token."""
         ltik = parse_ltik(raw, max_age=self.config.ltik_max_age, check_expiry=False)
         deadline = ltik.expiry + self.leeway
-        return Launch(self.config, ltik), deadline
+        return Parsed(Launch(self.config, ltik), deadline, -math.inf if self.prefetch_idtoken else deadline)
+
+
+class Parsed:
+    """A token seen by a gate, and what was decided for it once.
+
+    ``deadline``: the POSIX time after which the token is refused as expired. ``ready``: the time until
+    which a request carrying it needs nothing more than the comparison ``clock() <= ready``: the deadline
+    itself once LTIAAS confirmed the launch (at once without ``prefetch_idtoken``), minus infinity until
+    then. A cached token keeps ageing, so the clock is read on every request.
+    """
+
+    __slots__ = ("deadline", "launch", "ready")
+
+    def __init__(self, launch: Launch, deadline: float, ready: float) -> None:
+        self.launch = launch
+        self.deadline = deadline
+        self.ready = ready
 
 
 def answerable(error: BaseException) -> TypeGuard[LtiaasAuthError]:
@@ -228,9 +290,9 @@ def answerable(error: BaseException) -> TypeGuard[LtiaasAuthError]:
     return isinstance(error, LtiaasAuthError) and error.answered_at_edge()
 
 
-def _launch_bytes(parsed: tuple[Launch, float]) -> int:
+def _launch_bytes(parsed: Parsed) -> int:
     """What a parsed launch holds: its token, its claims as parsed, and about 1 KiB of objects around them."""
-    ltik = parsed[0].ltik
+    ltik = parsed.launch.ltik
     return footprint(ltik.raw) + footprint(ltik.claims) + 1024
 
 

@@ -14,22 +14,29 @@ This module imports nothing of the error tree (which imports it): the rule is th
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .errors import LtiaasAuthError
 
 __all__ = ["Slot", "close_slot", "open_slot", "record", "slot_var"]
 
-#: ``[error, ...]``: item 0 is the error recorded for the request; an adapter may keep its own state after it.
-Slot = list[Any]
+
+class Slot(Protocol):
+    """Where a request's error is recorded: item 0 (a ``[None]`` list, or an adapter's own request object
+    that keeps its state beside it)."""
+
+    def __getitem__(self, index: int, /) -> Any: ...
+
+    def __setitem__(self, index: int, value: Any, /) -> None: ...
+
 
 slot_var: ContextVar[Slot | None] = ContextVar("ltiaas_auth.raised", default=None)
 
 
 def open_slot() -> tuple[Slot, Token[Slot | None]]:
     """A fresh slot for one request, and the token that closes it (``close_slot``)."""
-    slot: Slot = [None]
+    slot: list[Any] = [None]
     return slot, slot_var.set(slot)
 
 

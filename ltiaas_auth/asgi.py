@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from ._gate import DEFAULT_SOURCES, ERROR_KEY, LAUNCH_KEY, Gate, answerable, below_mount
-from ._raised import Slot, slot_var
+from ._raised import slot_var
 from ._rejection import RelaunchPage, render, wants_html
 from .context import credential_var
+from .credentials import Launch
 from .errors import LtiaasAuthError
 from .extract import body_source
 
@@ -103,100 +104,140 @@ class LtiaasASGIMiddleware:
         if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
-        app, launch, gate = self.app, None, self._gate
-        method = scope.get("method", "")
-        path = (
-            scope["path"] if gate.exempt is None else below_mount(scope["path"], scope.get("root_path", ""))
-        )
-        if not gate.passes(method, path, method == "OPTIONS" and _is_preflight(scope["headers"])):
-            authorization: tuple[str, ...] = ()
-            header: tuple[str, ...] = ()
-            content_type = content_length = ""
+        gate = self._gate
+        parsed = None
+        launch: Launch | None
+        url = False
+        # The warm path: an HTTP request carrying a token already parsed (and confirmed, with prefetch) in
+        # a plain ``Bearer`` or a plain ``?ltik=``, and nowhere else, costs the header scan, one LRU hit
+        # and one look at the clock; anything else takes _decide below, which applies every rule. The LRU
+        # only ever holds compact JWSs, so a hit on what follows ``Bearer `` (or ``ltik=``) means the value
+        # is exactly that token, as extract.from_authorization (or from_query) would read it.
+        if kind == "http":
+            authorization = None
+            plain = True  # one Authorization at most, no X-Ltik, no body to read for an ltik
+            watch_header, watch_body = gate.read_header, bool(gate.body_sources)
             for name, value in scope["headers"]:
-                if name not in _READ_HEADERS:
-                    continue
                 if name == b"authorization":
-                    authorization += (value.decode("latin-1"),)
-                elif name == b"x-ltik":
-                    header += (value.decode("latin-1"),)
-                elif name == b"content-type":
-                    content_type = value.decode("latin-1")
-                elif name == b"content-length":
-                    content_length = value.decode("latin-1")
-            body = body_kind = None
-            too_large = False
-            if gate.body_sources and kind == "http":
-                body_kind = body_source(content_type, gate.body_sources)
-                if body_kind is not None:
-                    body, too_large, receive = await _read_body(receive, content_length, gate.max_body_size)
-            query = scope.get("query_string", b"")
-            launch, error, url_ltik = gate.evaluate(
-                authorization,
-                query.decode("latin-1") if query else "",
-                header,
-                body,
-                body_kind,
-                too_large,
-            )
-            # A launch LTIAAS already accepted costs one dict lookup here.
-            if launch is not None and gate.prefetch_idtoken and launch not in gate.verified:
-                failure = await gate.aprefetch(launch)
-                if failure is not None:
-                    launch, error = None, failure
-            if url_ltik and kind == "http":
-                policy = gate.referrer_policy
-                send = _with_url_ltik_headers(send, policy.encode("latin-1") if policy is not None else None)
-            if error is not None:
-                if kind == "websocket":
-                    await _refuse_websocket(receive, send, error)
-                    return
-                if self.error_app is None:
-                    await self._reject(scope, send, error)
-                    return
-                app, scope = self.error_app, {**scope, ERROR_KEY: error}
-            elif launch is not None:
-                scope = {**scope, LAUNCH_KEY: launch}
+                    plain = plain and authorization is None
+                    authorization = value
+                elif (watch_header and name == b"x-ltik") or (watch_body and name == b"content-type"):
+                    plain = False
+            if plain:
+                query = scope.get("query_string")
+                text = query.decode("latin-1") if query and gate.read_query else ""
+                # extract.ltiks_in_query's cheap test: otherwise no name in the query decodes to "ltik"
+                if text and ("ltik" in text or "%" in text):
+                    if authorization is None and text[:5] == "ltik=":
+                        parsed, url = gate.cached(text[5:]), True
+                elif (
+                    authorization is not None and authorization[:7] == b"Bearer " and gate.read_authorization
+                ):
+                    parsed = gate.cached(authorization[7:].decode("latin-1"))
+                if parsed is not None and (
+                    gate.clock() > parsed.ready  # expired, or not confirmed yet: _decide says which
+                    or scope.get("method") == "OPTIONS"
+                    or (
+                        gate.exempt is not None
+                        and gate.exempt(below_mount(scope["path"], scope.get("root_path", ""))) is not None
+                    )
+                ):
+                    parsed = None
+        if parsed is not None:
+            app, launch = self.app, parsed.launch
+            scope = {**scope, LAUNCH_KEY: launch}
+        else:
+            decided = await self._decide(kind, scope, receive, send)
+            if decided is None:
+                return
+            app, launch, url, scope, receive = decided
 
         # Set for every request that runs app code, to None when there is no launch, so a credential
-        # left in a reused context never shows; reset however the app ends.
+        # left in a reused context never shows; reset however the app ends. The one object made per
+        # request is the held send and the request's error slot at once.
+        exchange = _Exchange()
+        exchange.send = send
+        exchange.error = None
+        exchange.phase = _WAITING
+        exchange.policy = gate.referrer_policy_bytes if url and kind == "http" else _NO_HEADERS
+        exchange.owner = self
+        exchange.scope = scope
         token = credential_var.set(launch)
-        slot: Slot = [None, _WAITING]  # the error recorded for this request, then the response's phase
-        slot_token = slot_var.set(slot)
+        slot_token = slot_var.set(exchange)
         try:
             if kind != "http":
                 await app(scope, receive, send)
                 return
             try:
-                await app(scope, receive, self._held_send(scope, send, slot))
+                await app(scope, receive, exchange)
             except Exception as failure:
-                if slot[1] == _REPLACED and answerable(failure):
+                if exchange.phase == _REPLACED and answerable(failure):
                     return  # answered already, in place of the framework's 500
-                if slot[1] == _STARTED or not answerable(failure):
+                if exchange.phase == _STARTED or not answerable(failure):
                     raise
-                await self._reject(scope, send, failure)
+                await self._reject(scope, exchange.unheld, failure)
         finally:
             slot_var.reset(slot_token)
             credential_var.reset(token)
 
-    def _held_send(self, scope: Scope, send: Send, slot: Slot) -> Send:
-        """The app's ``send``: a 500 started after one of our errors was recorded for this request
-        (``slot[0]``) is replaced by that error's rejection, and the rest of the framework's 500 dropped.
-
-        A plain function handing back the server's own awaitable, so a message costs no extra coroutine."""
-
-        def held_send(message: Message) -> Awaitable[None]:
-            phase = slot[1]
-            if phase == _WAITING and message["type"] == "http.response.start":
-                error = slot[0]
-                if error is not None and message["status"] == 500:
-                    slot[1] = _REPLACED
-                    return self._reject(scope, send, error)
-                slot[1] = _STARTED
-            elif phase == _REPLACED:
-                return _nothing()
-            return send(message)
-
-        return held_send
+    async def _decide(
+        self, kind: str, scope: Scope, receive: Receive, send: Send
+    ) -> tuple[ASGIApp, Launch | None, bool, Scope, Receive] | None:
+        """Every request the warm path does not take: None when it was answered (a rejection, a refused
+        websocket), else ``(app, launch, url_ltik, scope, receive)`` to run the app with: ``launch`` None
+        for no ltik, an exempt path or a CORS preflight; ``url_ltik`` whether the URL carried the ltik
+        (the response then gets ``Referrer-Policy`` and ``Cache-Control: private``)."""
+        gate = self._gate
+        method = scope.get("method", "")
+        path = (
+            scope["path"] if gate.exempt is None else below_mount(scope["path"], scope.get("root_path", ""))
+        )
+        if gate.passes(method, path, method == "OPTIONS" and _is_preflight(scope["headers"])):
+            return self.app, None, False, scope, receive
+        authorization: tuple[str, ...] = ()
+        header: tuple[str, ...] = ()
+        content_type = content_length = ""
+        for name, value in scope["headers"]:
+            if name not in _READ_HEADERS:
+                continue
+            if name == b"authorization":
+                authorization += (value.decode("latin-1"),)
+            elif name == b"x-ltik":
+                header += (value.decode("latin-1"),)
+            elif name == b"content-type":
+                content_type = value.decode("latin-1")
+            elif name == b"content-length":
+                content_length = value.decode("latin-1")
+        body = body_kind = None
+        too_large = False
+        if gate.body_sources and kind == "http":
+            body_kind = body_source(content_type, gate.body_sources)
+            if body_kind is not None:
+                body, too_large, receive = await _read_body(receive, content_length, gate.max_body_size)
+        query = scope.get("query_string", b"")
+        parsed, error, url_ltik = gate.find(
+            authorization,
+            query.decode("latin-1") if query else "",
+            header,
+            body,
+            body_kind,
+            too_large,
+        )
+        if parsed is not None:
+            error = await gate.aconfirm(parsed)  # nothing to do once the entry says it was confirmed
+        if error is not None:
+            if kind == "websocket":
+                await _refuse_websocket(receive, send, error)
+                return None
+            if self.error_app is None:
+                if url_ltik:
+                    send = _with_url_ltik_headers(send, gate.referrer_policy_bytes)
+                await self._reject(scope, send, error)
+                return None
+            return self.error_app, None, url_ltik, {**scope, ERROR_KEY: error}, receive
+        if parsed is None:
+            return self.app, None, url_ltik, scope, receive
+        return self.app, parsed.launch, url_ltik, {**scope, LAUNCH_KEY: parsed.launch}, receive
 
     async def _reject(self, scope: Scope, send: Send, error: LtiaasAuthError) -> None:
         if self.error_app is not None and scope.get(ERROR_KEY) is not error:
@@ -248,22 +289,91 @@ async def _refuse_websocket(receive: Receive, send: Send, error: LtiaasAuthError
         await send({"type": "websocket.close", "code": WS_POLICY_VIOLATION, "reason": reason})
 
 
-def _with_url_ltik_headers(send: Send, policy: bytes | None) -> Send:
-    """For a request whose ltik came in the URL: ``Referrer-Policy`` (unless ``policy`` is None) and
-    ``Cache-Control: private`` (RFC 6750 §2.3), each unless the response sets its own."""
+#: ``_Exchange.policy`` of a request whose URL carried no ltik: no header to add.
+_NO_HEADERS = b""
 
-    async def send_with_headers(message: Message) -> None:
+
+class _Exchange:
+    """One HTTP request's state, in one object (made without ``__init__``: the adapter sets every slot).
+
+    It is the ``send`` the app gets: a 500 started after one of our errors was recorded for this request
+    is replaced by that error's rejection, and the rest of the framework's 500 dropped; for a request
+    whose URL carried the ltik it adds ``Referrer-Policy`` and ``Cache-Control: private``. It hands back
+    the server's own awaitable, so a message costs no extra coroutine. And it is the request's error
+    slot (``_raised``: ``slot[0]`` is the error recorded).
+    """
+
+    __slots__ = ("error", "owner", "phase", "policy", "scope", "send")
+
+    error: LtiaasAuthError | None
+    owner: LtiaasASGIMiddleware
+    phase: int
+    #: The ``Referrer-Policy`` to add (None: only ``Cache-Control``), or ``_NO_HEADERS``.
+    policy: bytes | None
+    scope: Scope
+    send: Send
+
+    def __getitem__(self, index: int) -> LtiaasAuthError | None:
+        return self.error
+
+    def __setitem__(self, index: int, error: LtiaasAuthError) -> None:
+        self.error = error
+
+    def __call__(self, message: Message) -> Awaitable[None]:
+        phase = self.phase
+        if phase == _WAITING and message["type"] == "http.response.start":
+            error = self.error
+            if error is not None and message["status"] == 500:
+                self.phase = _REPLACED
+                return self.owner._reject(self.scope, self.unheld, error)
+            self.phase = _STARTED
+            if self.policy is not _NO_HEADERS:
+                message = _url_ltik_headers(message, self.policy)
+        elif phase == _REPLACED:
+            return _nothing()
+        return self.send(message)
+
+    def unheld(self, message: Message) -> Awaitable[None]:
+        """The server's ``send`` for the middleware's own answer: the URL headers, nothing held."""
+        if self.policy is not _NO_HEADERS and message["type"] == "http.response.start":
+            message = _url_ltik_headers(message, self.policy)
+        return self.send(message)
+
+
+def _url_ltik_headers(message: Message, policy: bytes | None) -> Message:
+    """An ``http.response.start`` message of a request whose ltik came in the URL, with
+    ``Referrer-Policy`` (unless ``policy`` is None) and ``Cache-Control: private`` (RFC 6750 §2.3), each
+    unless the response sets its own (in a copy: the app's message is left as it was)."""
+    headers = message.get("headers", ())
+    cache = False
+    referrer = policy is None
+    for name, _ in headers:
+        lowered = name.lower()
+        if lowered == b"cache-control":
+            cache = True
+        elif lowered == b"referrer-policy":
+            referrer = True
+    if cache:
+        if referrer:
+            return message
+        added = [(b"referrer-policy", policy)]
+    elif referrer:
+        added = [_PRIVATE]
+    else:
+        added = [(b"referrer-policy", policy), _PRIVATE]
+    return {**message, "headers": [*headers, *added]}
+
+
+_PRIVATE = (b"cache-control", b"private")
+
+
+def _with_url_ltik_headers(send: Send, policy: bytes | None) -> Send:
+    """``send`` adding :func:`_url_ltik_headers`, for a rejection decided before the app ran."""
+
+    def send_with_headers(message: Message) -> Awaitable[None]:
         if message["type"] == "http.response.start":
-            headers = message.get("headers", ())
-            names = {bytes(name).lower() for name, _ in headers}
-            extra = []
-            if policy is not None and b"referrer-policy" not in names:
-                extra.append((b"referrer-policy", policy))
-            if b"cache-control" not in names:
-                extra.append((b"cache-control", b"private"))
-            if extra:
-                message = {**message, "headers": [*headers, *extra]}
-        await send(message)
+            message = _url_ltik_headers(message, policy)
+        return send(message)
 
     return send_with_headers
 

@@ -8,13 +8,13 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import Token
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from ._gate import DEFAULT_SOURCES, ERROR_KEY, LAUNCH_KEY, Gate, answerable
 from ._raised import Slot, slot_var
 from ._rejection import RelaunchPage, render, wants_html
 from .context import credential_var
-from .credentials import Credential
+from .credentials import Credential, Launch
 from .errors import LtiaasAuthError
 from .extract import body_source
 
@@ -120,73 +120,116 @@ class LtiaasMiddleware:
         return f"LtiaasMiddleware({self.app!r}, {self.config!r})"
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        app, launch, gate, url_ltik = self.app, None, self._gate, False
-        method = environ.get("REQUEST_METHOD", "")
-        if not gate.passes(
-            method,
-            environ.get("PATH_INFO", ""),
-            method == "OPTIONS" and _is_preflight(environ),
+        gate = self._gate
+        parsed = None
+        launch: Launch | None
+        url = False
+        # The warm path: a token already parsed (and confirmed, with prefetch) in a plain ``Bearer`` or a
+        # plain ``?ltik=``, and nowhere else, costs one LRU hit and one look at the clock; anything else
+        # takes _decide below, which applies every rule. The LRU only ever holds compact JWSs, so a hit
+        # on what follows ``Bearer `` (or ``ltik=``) means the value is exactly that token, as
+        # extract.from_authorization (or from_query) would read it: no space, comma, "&", "%" or "+".
+        authorization = environ.get("HTTP_AUTHORIZATION")
+        query = environ.get("QUERY_STRING")
+        # extract.ltiks_in_query's cheap test: otherwise no name in the query string decodes to "ltik"
+        if query and gate.read_query and ("ltik" in query or "%" in query):
+            if authorization is None and query[:5] == "ltik=":
+                parsed, url = gate.cached(query[5:]), True
+        elif authorization is not None and authorization[:7] == "Bearer " and gate.read_authorization:
+            parsed = gate.cached(authorization[7:])
+        if parsed is not None and (
+            gate.clock() > parsed.ready  # expired, or not confirmed yet: _decide says which
+            or environ.get("REQUEST_METHOD") == "OPTIONS"
+            or (gate.read_header and "HTTP_X_LTIK" in environ)
+            or (gate.body_sources and environ.get("CONTENT_TYPE"))
+            or (gate.exempt is not None and gate.exempt(environ.get("PATH_INFO", "")) is not None)
         ):
-            authorization = environ.get("HTTP_AUTHORIZATION")
-            header = environ.get("HTTP_X_LTIK")
-            body = body_kind = None
-            too_large = False
-            if gate.body_sources:
-                body_kind = body_source(environ.get("CONTENT_TYPE", ""), gate.body_sources)
-                if body_kind is not None:
-                    body, too_large = _read_body(environ, gate.max_body_size)
-            launch, error, url_ltik = gate.evaluate(
-                (authorization,) if authorization else (),
-                environ.get("QUERY_STRING", ""),
-                (header,) if header else (),
-                body,
-                body_kind,
-                too_large,
-            )
-            # A launch LTIAAS already accepted costs one dict lookup here.
-            if launch is not None and gate.prefetch_idtoken and launch not in gate.verified:
-                failure = gate.prefetch(launch)
-                if failure is not None:
-                    launch, error = None, failure
-            if url_ltik:
-                start_response = _with_url_ltik_headers(start_response, gate.referrer_policy)
-            if error is not None:
-                if self.error_app is None:
-                    return self._reject(environ, start_response, error)
-                app = self.error_app
-                environ[ERROR_KEY] = error
-            elif launch is not None:
-                environ[LAUNCH_KEY] = launch
+            parsed = None
+        if parsed is not None:
+            app, launch = self.app, parsed.launch
+            environ[LAUNCH_KEY] = launch
+        else:
+            answer, app, launch, url = self._decide(environ, start_response)
+            if answer is not None:
+                return answer
 
         # Set for every request that runs app code, to None when there is no launch, so a credential
-        # left in a reused context never shows; reset when the server closes the response.
-        token = credential_var.set(launch)
-        slot: list[Any] = [None, _RUNNING]  # the error recorded for this request, then the app's phase
-        slot_token = slot_var.set(slot)
+        # left in a reused context never shows; reset when the server closes the response. The one object
+        # made per request is the held start_response, the request's error slot and the response at once.
+        response = _Response()
+        response.start_response = start_response
+        response.error = None
+        response.phase = _RUNNING
+        response.policy = gate.referrer_policy if url else _NO_HEADERS
+        response.token = credential_var.set(launch)
+        response.slot_token = slot_var.set(response)
         try:
-            iterable = app(environ, _held_start(start_response, slot))
+            iterable = app(environ, response)
         except BaseException as failure:
-            started, slot[1] = slot[1], _RETURNED
+            started, response.phase = response.phase, _RETURNED
             try:
                 if not answerable(failure):
                     raise
                 # After the app's own start_response, the server needs exc_info to replace it; if it has
                 # already sent those headers, it raises the app's error again here.
                 exc_info = sys.exc_info() if started == _STARTED else None
-                return self._reject(environ, start_response, failure, exc_info)
+                return self._reject(environ, response.with_url_headers, failure, exc_info)
             finally:
-                _reset(token, slot_token)
-        if slot[1] == _REPLACED:  # the framework answered our error with its own 500
-            slot[1] = _RETURNED
+                response.reset()
+        if response.phase == _REPLACED:  # the framework answered our error with its own 500
+            response.phase = _RETURNED
             try:
                 close = getattr(iterable, "close", None)
                 if close is not None:
                     close()
-                return self._reject(environ, start_response, slot[0])
+                error = cast("LtiaasAuthError", response.error)  # _REPLACED only once one was recorded
+                return self._reject(environ, response.with_url_headers, error)
             finally:
-                _reset(token, slot_token)
-        slot[1] = _RETURNED
-        return _ClosingResponse(iterable, token, slot_token)
+                response.reset()
+        response.phase = _RETURNED
+        response.iterable = iterable
+        return response
+
+    def _decide(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> tuple[Iterable[bytes] | None, WSGIApplication, Launch | None, bool]:
+        """Every request the warm path does not take: ``(answer, app, launch, url_ltik)``, where an
+        ``answer`` (a rejection already started) ends the request; otherwise ``app`` runs with ``launch``
+        (None: no ltik, or an exempt path or CORS preflight) and ``url_ltik`` says whether the URL carried
+        the ltik (the response then gets ``Referrer-Policy`` and ``Cache-Control: private``)."""
+        gate = self._gate
+        method = environ.get("REQUEST_METHOD", "")
+        if gate.passes(method, environ.get("PATH_INFO", ""), method == "OPTIONS" and _is_preflight(environ)):
+            return None, self.app, None, False
+        authorization = environ.get("HTTP_AUTHORIZATION")
+        header = environ.get("HTTP_X_LTIK")
+        body = body_kind = None
+        too_large = False
+        if gate.body_sources:
+            body_kind = body_source(environ.get("CONTENT_TYPE", ""), gate.body_sources)
+            if body_kind is not None:
+                body, too_large = _read_body(environ, gate.max_body_size)
+        parsed, error, url_ltik = gate.find(
+            (authorization,) if authorization else (),
+            environ.get("QUERY_STRING", ""),
+            (header,) if header else (),
+            body,
+            body_kind,
+            too_large,
+        )
+        if parsed is not None:
+            error = gate.confirm(parsed)  # nothing to do once the entry says it was confirmed
+        if url_ltik:
+            start_response = _with_url_ltik_headers(start_response, gate.referrer_policy)
+        if error is not None:
+            if self.error_app is None:
+                return self._reject(environ, start_response, error), self.app, None, url_ltik
+            environ[ERROR_KEY] = error
+            return None, self.error_app, None, url_ltik
+        launch = parsed.launch if parsed is not None else None
+        if launch is not None:
+            environ[LAUNCH_KEY] = launch
+        return None, self.app, launch, url_ltik
 
     def _reject(
         self,
@@ -223,49 +266,27 @@ def _is_preflight(environ: WSGIEnvironment) -> bool:
     return bool(environ.get("HTTP_ORIGIN")) and bool(environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"))
 
 
-def _reset(token: Token[Credential | None], slot_token: Token[Slot | None]) -> None:
-    try:  # noqa: SIM105 - contextlib.suppress costs a third of this middleware's overhead
-        slot_var.reset(slot_token)
-    except ValueError:
-        pass
-    try:  # noqa: SIM105
-        credential_var.reset(token)
-    except ValueError:
-        pass
-
-
 def _discard(data: bytes) -> None:
     """The ``write`` of a 500 that is being replaced: its bytes go nowhere."""
 
 
-# The app's phase, in its request's slot: running (start_response not called yet), started, its 500
+# The app's phase, in its request's _Response: running (start_response not called yet), started, its 500
 # replaced (held back: the middleware answers the recorded error instead), returned.
 _RUNNING, _STARTED, _REPLACED, _RETURNED = 0, 1, 2, 3
 
-
-def _held_start(start_response: StartResponse, slot: list[Any]) -> StartResponse:
-    """The app's ``start_response``: while the app is being called, a 500 started after one of our errors
-    was recorded for this request (``slot[0]``) is held back, and the middleware answers the error."""
-
-    def start(
-        status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
-    ) -> Callable[[bytes], object]:
-        phase = slot[1]
-        if phase < _RETURNED and slot[0] is not None and status[:3] == "500":
-            slot[1] = _REPLACED
-            return _discard
-        if phase == _RUNNING:
-            slot[1] = _STARTED
-        if exc_info is None:
-            return start_response(status, headers)
-        return start_response(status, headers, exc_info)
-
-    return start
+#: ``_Response.policy`` of a request whose URL carried no ltik: no header to add.
+_NO_HEADERS = ""
 
 
-class _ClosingResponse:
-    """The app's response, with the credential reset in ``close()`` (as werkzeug's ``ClosingIterator``),
-    because the server iterates a streamed body after the app has returned.
+class _Response:
+    """One request's state, in one object (made without ``__init__``: the adapter sets every slot).
+
+    It is the ``start_response`` the app gets: while the app is being called, a 500 started after one of
+    our errors was recorded for this request is held back, and the middleware answers the error; for a
+    request whose URL carried the ltik it adds ``Referrer-Policy`` and ``Cache-Control: private``.
+    It is the request's error slot (``_raised``: ``slot[0]`` is the error recorded). And it is the
+    response the server iterates, with the credential reset in ``close()`` (as werkzeug's
+    ``ClosingIterator``), because the server iterates a streamed body after the app has returned.
 
     The reset happens once, after the app's own ``close()``, even if that raises or ``close()`` is
     called twice. Servers call ``close()`` on the thread and context that called the app; should one
@@ -273,29 +294,62 @@ class _ClosingResponse:
     while the original context is overwritten at the start of its next request anyway.
     """
 
-    __slots__ = ("_iterable", "_slot_token", "_token")
+    __slots__ = ("error", "iterable", "phase", "policy", "slot_token", "start_response", "token")
 
-    def __init__(
-        self, iterable: Iterable[bytes], token: Token[Credential | None], slot_token: Token[Slot | None]
-    ) -> None:
-        self._iterable = iterable
-        self._token: Token[Credential | None] | None = token
-        self._slot_token = slot_token
+    error: LtiaasAuthError | None
+    iterable: Iterable[bytes]
+    phase: int
+    #: The ``Referrer-Policy`` to add (None: only ``Cache-Control``), or ``_NO_HEADERS``.
+    policy: str | None
+    slot_token: Token[Slot | None]
+    start_response: StartResponse
+    token: Token[Credential | None] | None
+
+    def __getitem__(self, index: int) -> LtiaasAuthError | None:
+        return self.error
+
+    def __setitem__(self, index: int, error: LtiaasAuthError) -> None:
+        self.error = error
+
+    def __call__(
+        self, status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+    ) -> Callable[[bytes], object]:
+        phase = self.phase
+        if phase < _RETURNED and self.error is not None and status[:3] == "500":
+            self.phase = _REPLACED
+            return _discard
+        if phase == _RUNNING:
+            self.phase = _STARTED
+        if self.policy is not _NO_HEADERS:
+            headers = _url_ltik_headers(headers, self.policy)
+        if exc_info is None:
+            return self.start_response(status, headers)
+        return self.start_response(status, headers, exc_info)
+
+    def with_url_headers(
+        self, status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+    ) -> Callable[[bytes], object]:
+        """The server's ``start_response`` for the middleware's own answer: the URL headers, nothing held."""
+        if self.policy is not _NO_HEADERS:
+            headers = _url_ltik_headers(headers, self.policy)
+        if exc_info is None:
+            return self.start_response(status, headers)
+        return self.start_response(status, headers, exc_info)
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self._iterable)
+        return iter(self.iterable)
 
     def close(self) -> None:
-        token, self._token = self._token, None
+        token, self.token = self.token, None
         if token is None:
             return
         try:
-            close = getattr(self._iterable, "close", None)
+            close = getattr(self.iterable, "close", None)
             if close is not None:
                 close()
-        finally:
+        finally:  # reset(), spelled out: this is on every request's path
             try:  # noqa: SIM105 - contextlib.suppress costs a third of this middleware's overhead
-                slot_var.reset(self._slot_token)
+                slot_var.reset(self.slot_token)
             except ValueError:
                 pass
             try:  # noqa: SIM105
@@ -303,22 +357,48 @@ class _ClosingResponse:
             except ValueError:
                 pass
 
+    def reset(self) -> None:
+        """Undo the request's two ``ContextVar`` sets, once."""
+        token, self.token = self.token, None
+        if token is None:
+            return
+        try:  # noqa: SIM105 - contextlib.suppress costs a third of this middleware's overhead
+            slot_var.reset(self.slot_token)
+        except ValueError:
+            pass
+        try:  # noqa: SIM105
+            credential_var.reset(token)
+        except ValueError:
+            pass
+
+
+def _url_ltik_headers(headers: list[tuple[str, str]], policy: str | None) -> list[tuple[str, str]]:
+    """``headers`` of a response to a request whose ltik came in the URL: with ``Referrer-Policy``
+    (unless ``policy`` is None) and ``Cache-Control: private`` (RFC 6750 §2.3), each unless the response
+    sets its own."""
+    referrer = policy is None
+    cache = False
+    for name, _ in headers:
+        lowered = name.lower()
+        if lowered == "cache-control":
+            cache = True
+        elif lowered == "referrer-policy":
+            referrer = True
+    if cache and referrer:
+        return headers
+    extra = [] if referrer or policy is None else [("Referrer-Policy", policy)]
+    if not cache:
+        extra.append(("Cache-Control", "private"))
+    return [*headers, *extra]
+
 
 def _with_url_ltik_headers(start_response: StartResponse, policy: str | None) -> StartResponse:
-    """For a request whose ltik came in the URL: ``Referrer-Policy`` (unless ``policy`` is None) and
-    ``Cache-Control: private`` (RFC 6750 §2.3), each unless the response sets its own."""
+    """``start_response`` adding :func:`_url_ltik_headers`, for a rejection decided before the app ran."""
 
     def start(
         status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
     ) -> Callable[[bytes], object]:
-        names = {name.lower() for name, _ in headers}
-        extra = []
-        if policy is not None and "referrer-policy" not in names:
-            extra.append(("Referrer-Policy", policy))
-        if "cache-control" not in names:
-            extra.append(("Cache-Control", "private"))
-        if extra:
-            headers = [*headers, *extra]
+        headers = _url_ltik_headers(headers, policy)
         if exc_info is None:
             return start_response(status, headers)
         return start_response(status, headers, exc_info)
