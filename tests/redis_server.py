@@ -10,12 +10,14 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
 import redis
 from servers import free_port
+
+from ltiaas_auth.redis_store import RedisIdtokenStore
 
 
 def require_redis_server() -> str:
@@ -103,3 +105,25 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def redis_stores(
+    url: str, prefix: str, *, delete_keys: bool = False
+) -> Iterator[Callable[[], RedisIdtokenStore]]:
+    """A factory of stores on ``url``, each on its own client (as separate processes would have), all with
+    ``prefix``; afterwards their clients are closed, and with ``delete_keys`` what they stored deleted."""
+    made: list[RedisIdtokenStore] = []
+
+    def make() -> RedisIdtokenStore:
+        store = RedisIdtokenStore.from_url(url, prefix=prefix)
+        made.append(store)
+        return store
+
+    try:
+        yield make
+    finally:
+        for store in made:
+            if delete_keys:
+                store.client.delete(*(store.client.keys(prefix + "*") or [prefix + "none"]))
+            store.client.close()

@@ -13,7 +13,7 @@ import pytest
 import redis
 from helpers import idtoken_fetches
 from recording_server import listening_socket
-from redis_server import redis_server, shared_redis
+from redis_server import redis_server, redis_stores, shared_redis
 
 from ltiaas_auth import LtiaasConfig, UpstreamError
 from ltiaas_auth.context import make_launch
@@ -37,17 +37,8 @@ def fake():
 @pytest.fixture
 def stores(server, request):
     """A factory of stores on separate clients (as separate processes would have), one prefix per test."""
-    prefix = f"t:{request.node.name}:"
-    made: list[RedisIdtokenStore] = []
-
-    def make() -> RedisIdtokenStore:
-        store = RedisIdtokenStore.from_url(server.url, prefix=prefix)
-        made.append(store)
-        return store
-
-    yield make
-    for store in made:
-        store.client.close()
+    with redis_stores(server.url, f"t:{request.node.name}:") as make:
+        yield make
 
 
 def test_a_second_process_reads_what_the_first_fetched(fake, stores):

@@ -14,13 +14,12 @@ import httpx
 import pytest
 import redis
 from helpers import idtoken_fetches
-from redis_server import shared_redis
+from redis_server import redis_stores, shared_redis
 from security_helpers import tampered
 from servers import running
 
 from ltiaas_auth import LtikRefused, UpstreamError
 from ltiaas_auth.context import make_launch
-from ltiaas_auth.redis_store import RedisIdtokenStore
 from ltiaas_auth.testing import FakeLtiaas
 
 
@@ -39,18 +38,8 @@ def fake() -> Iterator[FakeLtiaas]:
 @pytest.fixture
 def stores(server, request):
     """Stores on separate clients (as separate processes would have), one prefix per test."""
-    prefix = f"sec:{request.node.name}:"
-    made: list[RedisIdtokenStore] = []
-
-    def make() -> RedisIdtokenStore:
-        store = RedisIdtokenStore.from_url(server.url, prefix=prefix)
-        made.append(store)
-        return store
-
-    yield make
-    for store in made:
-        store.client.delete(*(store.client.keys(prefix + "*") or [prefix + "none"]))
-        store.client.close()
+    with redis_stores(server.url, f"sec:{request.node.name}:", delete_keys=True) as make:
+        yield make
 
 
 def test_two_accounts_on_one_redis_never_serve_each_other(stores):
