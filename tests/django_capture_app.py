@@ -9,11 +9,10 @@ import asyncio
 import json
 from typing import Any
 
-import django
 import httpx
-from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
+from django_helpers import configure_django
 from werkzeug.test import Client
 
 from ltiaas_auth import (
@@ -40,18 +39,7 @@ def bug(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [path("idtoken", idtoken), path("role", role), path("bug", bug)]
 
-settings.configure(
-    DEBUG=False,
-    SECRET_KEY="test-only-not-secret",
-    ALLOWED_HOSTS=["testserver"],
-    ROOT_URLCONF=__name__,
-    INSTALLED_APPS=[],
-    MIDDLEWARE=[],
-    DATABASES={},
-    USE_TZ=True,
-    LOGGING_CONFIG=None,
-)
-django.setup()
+configure_django(__name__, LOGGING_CONFIG=None)
 
 
 def answer(status: int, body: bytes) -> list[Any]:

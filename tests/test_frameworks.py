@@ -11,12 +11,11 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import anyio
-import django
 import httpx
 import pytest
-from django.conf import settings
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.urls import path
+from django_helpers import configure_django
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 from flask import Flask, Response, jsonify, stream_with_context
@@ -179,18 +178,7 @@ urlpatterns = [
 
 @pytest.fixture(scope="module")
 def django_ready() -> None:
-    if not settings.configured:
-        settings.configure(
-            DEBUG=False,
-            SECRET_KEY="test-only-not-secret",
-            ALLOWED_HOSTS=["testserver"],
-            ROOT_URLCONF=__name__,
-            INSTALLED_APPS=[],
-            MIDDLEWARE=[],
-            DATABASES={},
-            USE_TZ=True,
-        )
-    django.setup()
+    configure_django(__name__)
 
 
 def test_django_wsgi(django_ready: None) -> None:
