@@ -101,8 +101,8 @@ class Ltiaas:
     ``app.config["LTIAAS_…"]``, else the environment variable of that name:
 
     - ``LTIAAS_API_KEY``, ``LTIAAS_URL`` (required, unless a ready ``config=LtiaasConfig`` is given),
-      ``LTIAAS_CA_FILE``, ``LTIAAS_REDIS_URL``, ``LTIAAS_TIMEOUT``, ``LTIAAS_IDTOKEN_TTL``: the config, as
-      ``LtiaasConfig.from_env`` reads them.
+      ``LTIAAS_CA_FILE``, ``LTIAAS_REDIS_URL`` (as ``LtiaasConfig.from_env`` reads them),
+      ``LTIAAS_TIMEOUT`` and ``LTIAAS_IDTOKEN_TTL`` (seconds): the config.
     - ``LTIAAS_EXEMPT`` (globs on the path; a list, or comma-separated), ``LTIAAS_REQUIRE`` (default
       True), ``LTIAAS_SOURCES`` (default: the middleware's and ``form``), ``LTIAAS_PREFETCH_IDTOKEN``
       (default True): the middleware's options. Flask's static files and the script are served to

@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).parent.parent
 BLOCK = re.compile(r"(<!-- not run[^>]*-->\n)?```python\n(.*?)```", re.DOTALL)
 SCRIPTS = ["README.md", "docs/flask.md", "docs/fastapi.md", "docs/django.md", "docs/background-jobs.md"]
-SCRIPTS += ["docs/security.md"]
+SCRIPTS += ["docs/security.md", "docs/frontend.md", "docs/redis.md"]
 TEST_MODULES = ["docs/testing.md"]
 
 
