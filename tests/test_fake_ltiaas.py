@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import logging
@@ -21,6 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import jwt
 import pytest
+from security_helpers import tampered
 
 from ltiaas_auth.testing import FakeCall, FakeLtiaas
 
@@ -86,15 +86,6 @@ def new_line_item(fake: FakeLtiaas, ltik: str, **fields: Any) -> dict[str, Any]:
     )
     assert answer.status == 201, answer.body
     return answer.body  # type: ignore[no-any-return]
-
-
-def tampered(ltik: str) -> str:
-    """The same ltik with another user in its claims and the original signature."""
-    header, payload, signature = ltik.split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims["user"] = "mallory"
-    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    return f"{header}.{forged}.{signature}"
 
 
 # --- authorization

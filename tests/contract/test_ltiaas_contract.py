@@ -8,8 +8,6 @@ passes on the fake and fails live is a place where the fake (and possibly ltiaas
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import subprocess
 import sys
@@ -19,20 +17,13 @@ from urllib.parse import quote
 
 import pytest
 from contract_targets import LIVE_VARIABLES, Target, live_refusal
+from security_helpers import tampered
 
 INVALID_AUTH = "INVALID_LTIK_AUTH_AUTHORIZATION_HEADER"
 LAUNCH_TYPES = ("LtiResourceLinkRequest", "LtiDeepLinkingRequest", "basic-lti-launch-request")
 SERVICES = ("outcomes", "deepLinking", "assignmentAndGrades", "namesAndRoles")
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 LABEL = "ltiaas-auth contract"
-
-
-def tampered(ltik: str) -> str:
-    header, payload, signature = ltik.split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims["user"] = "mallory"
-    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    return f"{header}.{forged}.{signature}"
 
 
 def assert_error_shape(body: Any, status: int) -> None:
