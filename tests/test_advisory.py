@@ -27,6 +27,7 @@ import jwt
 import pytest
 from helpers import CONFIG, asgi_probe, asgi_scope, call_asgi, call_wsgi, wsgi_environ, wsgi_probe
 from ltik_factory import SECRET, fresh_ltik
+from security_helpers import b64url
 
 from ltiaas_auth import InvalidLtik, LtiaasASGIMiddleware, LtiaasMiddleware, parse_ltik
 from ltiaas_auth import ltik as ltik_module
@@ -35,10 +36,6 @@ from ltiaas_auth.ltik import MAX_LTIK_SIZE
 #: Generous for a loaded 2-core CI runner: every refusal below takes well under a millisecond here.
 FAST = 0.25
 SIGNATURE = b"\x5a" * 32
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def segment(value: Any) -> str:

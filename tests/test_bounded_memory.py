@@ -10,7 +10,6 @@ with a small ``cache_size``.
 
 from __future__ import annotations
 
-import base64
 import gc
 import io
 import json
@@ -20,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from helpers import API_KEY, closed_port
+from security_helpers import b64url
 
 from ltiaas_auth import LtiaasConfig, LtiaasMiddleware
 from ltiaas_auth.credentials import Launch
@@ -30,10 +30,6 @@ DISTINCT = 100_000
 CLAIMS_CACHE = 1_000
 FETCHES = 2_000
 IDTOKEN_CACHE = 64
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 HEADER = b64url(b'{"alg":"HS256","typ":"JWT"}')

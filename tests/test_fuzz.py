@@ -13,7 +13,6 @@ middleware, and never inherits the previous request's credential on a reused thr
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import io
 import json
@@ -33,6 +32,7 @@ from helpers import CONFIG, Message, Scope, call_asgi, call_wsgi, read_body
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ltik_factory import fresh_ltik, make_ltik
+from security_helpers import b64url
 
 from ltiaas_auth import (
     AmbiguousLtik,
@@ -80,10 +80,6 @@ VALID = [fresh_ltik(user=f"u{index}") for index in range(4)]
 EXPIRED = make_ltik(iat=NOW - 3 * 86400, exp=NOW - 2 * 86400)
 TAMPERED = VALID[0][:-6] + "AAAAAA"  # parses locally: only LTIAAS could tell
 LONGEST_DATE = 253402300799  # 9999-12-31T23:59:59Z
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)

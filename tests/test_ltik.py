@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -11,16 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ltik_factory import make_ltik
+from security_helpers import b64url as b64
 
 from ltiaas_auth import ExpiredLtik, InvalidLtik, Ltik, parse_ltik
 from ltiaas_auth.ltik import MAX_LTIK_SIZE
 
 T0 = 1_800_000_000.0
 DAY = 86400
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def jws(header: object, payload: object, signature: str = "c2ln") -> str:
