@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from .errors import LtiaasAuthError
 
-__all__ = ["Slot", "close_slot", "open_slot", "record", "slot_var"]
+__all__ = ["Holder", "Slot", "close_slot", "open_slot", "record", "slot_var"]
 
 
 class Slot(Protocol):
@@ -32,6 +32,32 @@ class Slot(Protocol):
 
 
 slot_var: ContextVar[Slot | None] = ContextVar("ltiaas_auth.raised", default=None)
+
+
+class Holder:
+    """A slot that a context keeps between requests, so that the WSGI and ASGI middleware pay no
+    ``ContextVar`` set and reset per request for it: ``current`` is the slot of the request the context
+    serves now (None between requests), and ``holder[0] = error`` records into that one.
+
+    A context copied during a request (``asyncio.to_thread``, Django's ``sync_to_async``) shares the
+    holder, so the errors raised there reach their request. One kept alive after its request ended (a
+    background task) records into whatever request its original context serves then, if any; that only
+    ever matters to a request which itself ends in a framework's bare 500.
+    """
+
+    __slots__ = ("current",)
+
+    def __init__(self) -> None:
+        self.current: Slot | None = None
+
+    def __getitem__(self, index: int, /) -> Any:
+        current = self.current
+        return None if current is None else current[index]
+
+    def __setitem__(self, index: int, value: Any, /) -> None:
+        current = self.current
+        if current is not None:
+            current[index] = value
 
 
 def open_slot() -> tuple[Slot, Token[Slot | None]]:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from ._gate import DEFAULT_SOURCES, ERROR_KEY, LAUNCH_KEY, Gate, answerable, below_mount
-from ._raised import slot_var
+from ._raised import Holder, slot_var
 from ._rejection import RelaunchPage, render, wants_html
 from .context import credential_var
 from .credentials import Launch
@@ -154,7 +154,8 @@ class LtiaasASGIMiddleware:
 
         # Set for every request that runs app code, to None when there is no launch, so a credential
         # left in a reused context never shows; reset however the app ends. The one object made per
-        # request is the held send and the request's error slot at once.
+        # request is the held send and the request's error slot at once; the slot goes in the context's
+        # Holder (set once per context, not per request).
         exchange = _Exchange()
         exchange.send = send
         exchange.error = None
@@ -163,7 +164,17 @@ class LtiaasASGIMiddleware:
         exchange.owner = self
         exchange.scope = scope
         token = credential_var.set(launch)
-        slot_token = slot_var.set(exchange)
+        holder = slot_var.get()
+        slot_token = None
+        if holder.__class__ is not Holder or holder.current is not None:
+            # the context's first request, or its holder is busy (a request in progress, nested)
+            inside = holder
+            holder = Holder()
+            if inside is not None:
+                slot_token = slot_var.set(holder)
+            else:
+                slot_var.set(holder)  # kept for the context's next request
+        holder.current = exchange
         try:
             if kind != "http":
                 await app(scope, receive, send)
@@ -177,7 +188,9 @@ class LtiaasASGIMiddleware:
                     raise
                 await self._reject(scope, exchange.unheld, failure)
         finally:
-            slot_var.reset(slot_token)
+            holder.current = None
+            if slot_token is not None:
+                slot_var.reset(slot_token)
             credential_var.reset(token)
 
     async def _decide(

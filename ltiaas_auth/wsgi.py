@@ -11,7 +11,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, cast
 
 from ._gate import DEFAULT_SOURCES, ERROR_KEY, LAUNCH_KEY, Gate, answerable
-from ._raised import Slot, slot_var
+from ._raised import Holder, Slot, slot_var
 from ._rejection import RelaunchPage, render, wants_html
 from .context import credential_var
 from .credentials import Credential, Launch
@@ -155,14 +155,24 @@ class LtiaasMiddleware:
 
         # Set for every request that runs app code, to None when there is no launch, so a credential
         # left in a reused context never shows; reset when the server closes the response. The one object
-        # made per request is the held start_response, the request's error slot and the response at once.
+        # made per request is the held start_response, the request's error slot and the response at once;
+        # the slot goes in the context's Holder (set once per context, not per request).
         response = _Response()
         response.start_response = start_response
         response.error = None
         response.phase = _RUNNING
         response.policy = gate.referrer_policy if url else _NO_HEADERS
         response.token = credential_var.set(launch)
-        response.slot_token = slot_var.set(response)
+        holder = slot_var.get()
+        if holder.__class__ is Holder and holder.current is None:
+            response.slot_token = None
+        else:  # the context's first request, or its holder is busy (a request in progress, nested)
+            inside = holder
+            holder = Holder()
+            token = slot_var.set(holder)
+            response.slot_token = None if inside is None else token  # else kept for the next request
+        response.holder = holder
+        holder.current = response
         try:
             iterable = app(environ, response)
         except BaseException as failure:
@@ -294,14 +304,26 @@ class _Response:
     while the original context is overwritten at the start of its next request anyway.
     """
 
-    __slots__ = ("error", "iterable", "phase", "policy", "slot_token", "start_response", "token")
+    __slots__ = (
+        "error",
+        "holder",
+        "iterable",
+        "phase",
+        "policy",
+        "slot_token",
+        "start_response",
+        "token",
+    )
 
     error: LtiaasAuthError | None
+    #: The slot holder this request is the current slot of, until it ends.
+    holder: Holder
     iterable: Iterable[bytes]
     phase: int
     #: The ``Referrer-Policy`` to add (None: only ``Cache-Control``), or ``_NO_HEADERS``.
     policy: str | None
-    slot_token: Token[Slot | None]
+    #: Set when this request put a holder of its own over another slot (it resets it); None otherwise.
+    slot_token: Token[Slot | None] | None
     start_response: StartResponse
     token: Token[Credential | None] | None
 
@@ -348,24 +370,28 @@ class _Response:
             if close is not None:
                 close()
         finally:  # reset(), spelled out: this is on every request's path
-            try:  # noqa: SIM105 - contextlib.suppress costs a third of this middleware's overhead
-                slot_var.reset(self.slot_token)
-            except ValueError:
-                pass
+            self.holder.current = None
+            if self.slot_token is not None:
+                try:  # noqa: SIM105 - contextlib.suppress costs a third of this middleware's overhead
+                    slot_var.reset(self.slot_token)
+                except ValueError:
+                    pass
             try:  # noqa: SIM105
                 credential_var.reset(token)
             except ValueError:
                 pass
 
     def reset(self) -> None:
-        """Undo the request's two ``ContextVar`` sets, once."""
+        """Undo what the request set: the credential, and this request as its context's current slot."""
         token, self.token = self.token, None
         if token is None:
             return
-        try:  # noqa: SIM105 - contextlib.suppress costs a third of this middleware's overhead
-            slot_var.reset(self.slot_token)
-        except ValueError:
-            pass
+        self.holder.current = None
+        if self.slot_token is not None:
+            try:  # noqa: SIM105
+                slot_var.reset(self.slot_token)
+            except ValueError:
+                pass
         try:  # noqa: SIM105
             credential_var.reset(token)
         except ValueError:
