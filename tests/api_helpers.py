@@ -5,13 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from ltiaas_auth.api import AsyncLtiaasClient, LtiaasClient
 from ltiaas_auth.config import LtiaasConfig
 
 
-class SyncDriver:
+class _Closing:
+    """``with driver:`` closes the driver (and its client) afterwards."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class SyncDriver(_Closing):
     """Calls ``LtiaasClient`` methods; listings come back as lists."""
 
     mode = "sync"
@@ -27,7 +43,7 @@ class SyncDriver:
         self.client.close()
 
 
-class AsyncDriver:
+class AsyncDriver(_Closing):
     """Calls ``AsyncLtiaasClient`` methods on one event loop of its own, in the caller's context (so
     ``launch_context()`` blocks around a call apply); listings come back as lists."""
 

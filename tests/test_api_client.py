@@ -44,9 +44,8 @@ def fake() -> Iterator[FakeLtiaas]:
 
 @pytest.fixture(params=["sync", "async"])
 def api(request: pytest.FixtureRequest, fake: FakeLtiaas) -> Iterator[Any]:
-    driver = DRIVERS[request.param](fake.config())
-    yield driver
-    driver.close()
+    with DRIVERS[request.param](fake.config()) as driver:
+        yield driver
 
 
 def scope(fake: FakeLtiaas, kind: str, ltik: str) -> Any:
@@ -254,8 +253,7 @@ def test_registration_and_platforms_need_no_context(
 ) -> None:
     for mode, driver_class in DRIVERS.items():
         fake.reset()
-        api = driver_class(fake.config(), platforms_path=platforms_path)
-        try:
+        with driver_class(fake.config(), platforms_path=platforms_path) as api:
             registration_id = fake.new_registration()
             registration = api("registration", registration_id)
             assert registration.url == "https://lms.example.edu"
@@ -288,8 +286,6 @@ def test_registration_and_platforms_need_no_context(
             assert api("update_platform", made.id, name="Canvas (test)").name == "Canvas (test)"
             api("delete_platform", made.id)
             assert made.id not in [p.id for p in api("platforms")]
-        finally:
-            api.close()
         assert {c.authorization for c in fake.calls} == {f"Bearer {fake.api_key}"}, mode
         assert all(c.path.startswith(("/api/registrations/", platforms_path)) for c in fake.calls), mode
 

@@ -45,9 +45,8 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def api(fake: FakeLtiaas, mode: str) -> Iterator[Any]:
-    driver = DRIVERS[mode](fake.config(), **FAST)
-    yield driver
-    driver.close()
+    with DRIVERS[mode](fake.config(), **FAST) as driver:
+        yield driver
 
 
 def secrets_of(fake: FakeLtiaas, *ltiks: str) -> list[str]:
@@ -87,12 +86,8 @@ def test_an_ltik_ltiaas_refuses_is_ltik_refused(fake: FakeLtiaas, api: Any) -> N
 
 def test_a_wrong_api_key_is_api_key_rejected(fake: FakeLtiaas, mode: str) -> None:
     config = LtiaasConfig("not-the-key", fake.url)
-    api = DRIVERS[mode](config, **FAST)
-    try:
-        with pytest.raises(ApiKeyRejected) as caught:
-            api("platforms")
-    finally:
-        api.close()
+    with DRIVERS[mode](config, **FAST) as api, pytest.raises(ApiKeyRejected) as caught:
+        api("platforms")
     assert caught.value.body["details"]["description"] == "Invalid API key"
     assert_no_secret(caught.value, ["not-the-key", fake.api_key])
 
@@ -221,25 +216,21 @@ def test_a_post_is_never_retried(fake: FakeLtiaas, api: Any) -> None:
 
 
 def test_retries_stop_at_max_retries(fake: FakeLtiaas, mode: str) -> None:
-    api = DRIVERS[mode](fake.config(), max_retries=2, **FAST)
     fake.fail_next(503, count=5)
-    try:
-        with api_key_context(fake.config()), pytest.raises(UpstreamError) as caught:
-            api("platforms")
-    finally:
-        api.close()
+    with (
+        DRIVERS[mode](fake.config(), max_retries=2, **FAST) as api,
+        api_key_context(fake.config()),
+        pytest.raises(UpstreamError) as caught,
+    ):
+        api("platforms")
     assert caught.value.upstream_status == 503
     assert len(fake.calls) == 3
 
 
 def test_no_retries_with_max_retries_0(fake: FakeLtiaas, mode: str) -> None:
-    api = DRIVERS[mode](fake.config(), max_retries=0)
     fake.fail_next(503)
-    try:
-        with pytest.raises(UpstreamError):
-            api("platforms")
-    finally:
-        api.close()
+    with DRIVERS[mode](fake.config(), max_retries=0) as api, pytest.raises(UpstreamError):
+        api("platforms")
     assert len(fake.calls) == 1
 
 
@@ -255,26 +246,20 @@ def test_unreachable_is_an_upstream_error_with_no_status(mode: str) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     config = LtiaasConfig("key_0123456789", f"http://127.0.0.1:{port}")
-    api = DRIVERS[mode](config, **FAST)
-    try:
-        with pytest.raises(UpstreamError) as caught:
-            api("platforms")
-    finally:
-        api.close()
+    with DRIVERS[mode](config, **FAST) as api, pytest.raises(UpstreamError) as caught:
+        api("platforms")
     assert caught.value.upstream_status is None
     assert caught.value.to_body()["details"]["message"] == "UPSTREAM_UNAVAILABLE"
     assert_no_secret(caught.value, ["key_0123456789"])
 
 
 def test_a_slow_answer_times_out(fake: FakeLtiaas, mode: str) -> None:
-    api = DRIVERS[mode](fake.config(), max_retries=0)
     fake.latency = 2.0
     try:
-        with pytest.raises(UpstreamError) as caught:
+        with DRIVERS[mode](fake.config(), max_retries=0) as api, pytest.raises(UpstreamError) as caught:
             api("platforms", timeout=0.2)
     finally:
         fake.latency = 0.0
-        api.close()
     assert caught.value.upstream_status is None
     assert "time" in caught.value.description
 
@@ -304,15 +289,15 @@ def test_upstream_trouble_is_logged_once_per_kind(
     fake: FakeLtiaas, mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     ltik = fake.launch()
-    api = DRIVERS[mode](fake.config(), **FAST)
     fake.fail_next(503, count=6)
-    try:
-        with caplog.at_level(logging.WARNING, logger="ltiaas_auth"), launch_context(fake.config(), ltik):
-            for _ in range(2):  # two calls, three attempts each: six 503s
-                with pytest.raises(UpstreamError):
-                    api("line_items")
-    finally:
-        api.close()
+    with (
+        DRIVERS[mode](fake.config(), **FAST) as api,
+        caplog.at_level(logging.WARNING, logger="ltiaas_auth"),
+        launch_context(fake.config(), ltik),
+    ):
+        for _ in range(2):  # two calls, three attempts each: six 503s
+            with pytest.raises(UpstreamError):
+                api("line_items")
     lines = [record for record in caplog.records if record.name == "ltiaas_auth"]
     assert len(lines) == 1
     text = lines[0].getMessage()

@@ -145,12 +145,11 @@ def test_a_dripping_answer_is_cut_off_at_the_attempts_deadline(mode: str) -> Non
     from ltiaas_auth import LtiaasConfig, UpstreamError
 
     # ~140 bytes at 20 ms each: every read is quick, the whole answer takes ~3 s, the timeout is 0.3 s
-    with dripping_server(0.02) as url:
-        api = DRIVERS[mode](LtiaasConfig("key_0123456789", url), max_retries=0)
-        try:
-            with pytest.raises(UpstreamError) as caught:
-                api("delete_platform", "p-1", timeout=0.3)
-        finally:
-            api.close()
+    with (
+        dripping_server(0.02) as url,
+        DRIVERS[mode](LtiaasConfig("key_0123456789", url), max_retries=0) as api,
+        pytest.raises(UpstreamError) as caught,
+    ):
+        api("delete_platform", "p-1", timeout=0.3)
     assert caught.value.upstream_status is None
     assert "time" in caught.value.description
