@@ -73,17 +73,24 @@ def driver(tmp_path: Path, fake: FakeLtiaas) -> Iterator[Any]:
         yield browser
 
 
+def launch_from_the_fakes_page(driver: Any, fake: FakeLtiaas, **choices: str) -> None:
+    """Open the fake's launch page, choose ``choices`` (a select's id: the option's value) and launch."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver.get(fake.url)
+    for select, value in choices.items():
+        Select(driver.find_element(By.ID, select)).select_by_value(value)
+    driver.find_element(By.ID, "launch").click()
+
+
 def test_a_user_picked_on_the_fakes_page_lands_on_the_tool(
     fake: FakeLtiaas, tool: ToolServer, driver: Any
 ) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.ui import WebDriverWait
 
-    driver.get(fake.url)
-    Select(driver.find_element(By.ID, "user_id")).select_by_value("grace")
-    Select(driver.find_element(By.ID, "roles")).select_by_value("Instructor")
-    Select(driver.find_element(By.ID, "context_id")).select_by_value("history-201")
-    driver.find_element(By.ID, "launch").click()
+    launch_from_the_fakes_page(driver, fake, user_id="grace", roles="Instructor", context_id="history-201")
     WebDriverWait(driver, WAIT).until(lambda browser: browser.current_url.startswith(f"{tool.url}/launch"))
     WebDriverWait(driver, WAIT).until(lambda browser: browser.find_elements(By.ID, "user"))
 
@@ -100,13 +107,9 @@ def test_a_deep_linking_launch_returns_the_items_through_the_browser(
     fake: FakeLtiaas, tool: ToolServer, driver: Any
 ) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.ui import WebDriverWait
 
-    driver.get(fake.url)
-    Select(driver.find_element(By.ID, "user_id")).select_by_value("grace")
-    Select(driver.find_element(By.ID, "roles")).select_by_value("Instructor")
-    Select(driver.find_element(By.ID, "message_type")).select_by_value("deep_linking")
-    driver.find_element(By.ID, "launch").click()
+    launch_from_the_fakes_page(driver, fake, user_id="grace", roles="Instructor", message_type="deep_linking")
     # The tool's page holds LTIAAS's form, which the browser submits to the LMS's return URL (the fake).
     WebDriverWait(driver, WAIT).until(lambda browser: browser.find_elements(By.ID, "received"))
 
