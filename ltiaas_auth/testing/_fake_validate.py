@@ -12,9 +12,11 @@ import json
 import math
 from collections.abc import Collection
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from ltiaas_auth.testing._fake_http import bad_request
+
+T = TypeVar("T")
 
 _MISSING: Any = object()
 ACTIVITY_PROGRESS = ("Initialized", "Initiated", "Started", "InProgress", "Submitted", "Completed")
@@ -65,12 +67,7 @@ def number(
 
 
 def boolean(data: dict[str, Any], name: str) -> bool | None:
-    value = _get(data, name, False)
-    if value is _MISSING:
-        return None
-    if not isinstance(value, bool):
-        raise bad_request(f"`{name}` must be a boolean.")
-    return value
+    return _typed(data, name, bool, "a boolean", required=False)
 
 
 def timestamp(data: dict[str, Any], name: str) -> str | None:
@@ -93,20 +90,20 @@ def iso(moment: datetime) -> str:
 
 
 def mapping(data: dict[str, Any], name: str, *, required: bool = False) -> dict[str, Any] | None:
-    value = _get(data, name, required)
-    if value is _MISSING:
-        return None
-    if not isinstance(value, dict):
-        raise bad_request(f"`{name}` must be an object.")
-    return value
+    return _typed(data, name, dict, "an object", required=required)
 
 
 def array(data: dict[str, Any], name: str, *, required: bool = False) -> list[Any] | None:
+    return _typed(data, name, list, "an array", required=required)
+
+
+def _typed(data: dict[str, Any], name: str, kind: type[T], what: str, *, required: bool) -> T | None:
+    """The field when it is a ``kind`` (JSON's ``what``), None when absent; anything else is refused."""
     value = _get(data, name, required)
     if value is _MISSING:
         return None
-    if not isinstance(value, list):
-        raise bad_request(f"`{name}` must be an array.")
+    if not isinstance(value, kind):
+        raise bad_request(f"`{name}` must be {what}.")
     return value
 
 
