@@ -383,7 +383,7 @@ def _header(args: argparse.Namespace) -> int:
         source = {"launch": "LTIAAS_LTIK or stdin", "service": "LTIAAS_SERVICE_KEY or stdin"}.get(scheme)
         where = "set LTIAAS_API_KEY" + (f", and give the {scheme} secret through {source}" if source else "")
         return _fail(EXIT_USAGE, f"{_ARGV_REFUSED} Instead, {where}.")
-    api_key = os.environ.get("LTIAAS_API_KEY", "").strip()
+    api_key = _environ("LTIAAS_API_KEY")
     if not api_key:
         return _fail(EXIT_USAGE, "LTIAAS_API_KEY is not set.")
     try:
@@ -409,7 +409,7 @@ def _header(args: argparse.Namespace) -> int:
 
 def _secret(variable: str, what: str, argument: str | None) -> str:
     """``variable``'s value, else stdin (always stdin for an explicit ``-``)."""
-    value = "" if argument == "-" else os.environ.get(variable, "").strip()
+    value = "" if argument == "-" else _environ(variable)
     return value or _read_stdin(what).strip()
 
 
@@ -426,7 +426,7 @@ def _demo(args: argparse.Namespace) -> int:
                 f"{PROG}: note: prefer LTIAAS_API_KEY to --api-key, which shows in the process list.",
                 file=sys.stderr,
             )
-        api_key = args.api_key or os.environ.get("LTIAAS_API_KEY", "").strip() or None
+        api_key = args.api_key or _environ("LTIAAS_API_KEY") or None
     from .demo.runner import run
 
     try:
@@ -454,7 +454,7 @@ def _fake(args: argparse.Namespace) -> int:
         parts = urlsplit(args.tool_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return _fail(EXIT_USAGE, "--tool-url must be an absolute http:// or https:// URL.")
-    api_key = os.environ.get("LTIAAS_API_KEY", "").strip() or None
+    api_key = _environ("LTIAAS_API_KEY") or None
     try:
         fake = FakeLtiaas(api_key, host=args.host, port=args.port, tool_url=args.tool_url, tls=args.tls)
     except ValueError as error:  # a key outside token68, a host beyond loopback without --tls
@@ -498,6 +498,12 @@ def _fake(args: argparse.Namespace) -> int:
 
 
 # --- shared
+
+
+def _environ(variable: str) -> str:
+    """An environment variable's value without the white space around it (one set from a file often
+    ends in a newline)."""
+    return os.environ.get(variable, "").strip()
 
 
 def _read_stdin(what: str) -> str:
