@@ -218,9 +218,11 @@ def _string(name: str, value: object) -> str:
 
 
 def _strings(name: str, value: object) -> tuple[str, ...]:
-    if isinstance(value, str) or not isinstance(value, (list, tuple)):
-        raise SettingsError("ltiaas_auth.E004", f"LTIAAS['{name}'] must be a list of strings.")
-    if not all(isinstance(item, str) for item in value):
+    if (
+        isinstance(value, str)
+        or not isinstance(value, (list, tuple))
+        or not all(isinstance(item, str) for item in value)
+    ):
         raise SettingsError("ltiaas_auth.E004", f"LTIAAS['{name}'] must be a list of strings.")
     return tuple(value)
 
@@ -249,12 +251,14 @@ def _origin(value: str) -> str:
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
         parts = parts._replace(netloc="")
-    if parts.scheme not in ("https", "http") or not parts.netloc or parts.path not in ("", "/"):
-        raise SettingsError(
-            "ltiaas_auth.E004",
-            f"LTIAAS['LMS_ORIGINS'] holds {value!r}, which is not an origin (https://host).",
-        )
-    if parts.query or parts.fragment or "@" in parts.netloc:
+    if (
+        parts.scheme not in ("https", "http")
+        or not parts.netloc
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+    ):
         raise SettingsError(
             "ltiaas_auth.E004",
             f"LTIAAS['LMS_ORIGINS'] holds {value!r}, which is not an origin (https://host).",
