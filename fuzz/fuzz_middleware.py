@@ -52,13 +52,15 @@ async def asgi_app(
     await send({"type": "http.response.body", "body": b"ok"})
 
 
+# The gate alone: CONFIG has no LTIAAS behind it to confirm a launch (prefetch is tested against FakeLtiaas).
+GATE = {"prefetch_idtoken": False}
 WSGI = [
-    LtiaasMiddleware(wsgi_app, CONFIG),
-    LtiaasMiddleware(wsgi_app, CONFIG, sources=SOURCES, max_body_size=64),
+    LtiaasMiddleware(wsgi_app, CONFIG, **GATE),
+    LtiaasMiddleware(wsgi_app, CONFIG, sources=SOURCES, max_body_size=64, **GATE),
 ]
 ASGI = [
-    LtiaasASGIMiddleware(asgi_app, config=CONFIG),
-    LtiaasASGIMiddleware(asgi_app, config=CONFIG, sources=SOURCES, max_body_size=64, require=False),
+    LtiaasASGIMiddleware(asgi_app, config=CONFIG, **GATE),
+    LtiaasASGIMiddleware(asgi_app, config=CONFIG, sources=SOURCES, max_body_size=64, require=False, **GATE),
 ]
 
 
