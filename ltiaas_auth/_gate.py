@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import re
+import sys
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, TypeGuard
 
@@ -293,7 +294,7 @@ def answerable(error: BaseException) -> TypeGuard[LtiaasAuthError]:
 def _launch_bytes(parsed: Parsed) -> int:
     """What a parsed launch holds: its token, its claims as parsed, and about 1 KiB of objects around them."""
     ltik = parsed.launch.ltik
-    return footprint(ltik.raw) + footprint(ltik.claims) + 1024
+    return sys.getsizeof(ltik.raw) + footprint(ltik.claims) + 1024
 
 
 def below_mount(path: str, root_path: str) -> str:
