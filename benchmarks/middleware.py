@@ -11,10 +11,12 @@ request, so no comparison depends on picking the peer's expensive case.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import jwt
 from asgi_correlation_id import CorrelationIdMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -32,6 +34,7 @@ from .harness import (
     bare_asgi,
     bare_wsgi,
     best_of,
+    quiet_gc,
     time_wsgi,
     wsgi_status,
 )
@@ -44,6 +47,9 @@ A = TypeVar("A")
 
 #: An ``X-Request-ID`` that asgi-correlation-id accepts (32 hex digits), for its lighter path.
 REQUEST_ID = "4f1c2b0de37a4c8e9d6b5a0f1e2d3c4b"
+#: What a browser's navigation sends instead of the fetch() headers that matter here: the rejection is then
+#: the negotiated HTML page.
+NAVIGATION = (("Sec-Fetch-Mode", "navigate"), ("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"))
 
 
 @dataclass(frozen=True)
@@ -58,10 +64,14 @@ class Overheads:
     """One flavour's figures, in nanoseconds per request (all but ``bare`` are over the bare app)."""
 
     bare: float  # the bare app itself, on the headline request
-    warm: float  # warm ltik in Authorization: Bearer (the headline)
-    query: float  # warm ltik in ?ltik=
+    warm: float  # defaults (prefetch on, the launch confirmed), warm ltik in Authorization: Bearer (headline)
+    gate: float  # the same request, prefetch_idtoken=False: the gate alone
+    query: float  # defaults, warm ltik in ?ltik= (Referrer-Policy and Cache-Control: private added)
     cold: float  # first sight of an ltik: its claims parsed
+    pyjwt: float  # PyJWT's own unverified decode of the same first-sight tokens (not over the bare app)
     no_ltik: float  # no ltik, require=False
+    reject_json: float  # no ltik, require=True: the 401 as JSON (a fetch())
+    reject_html: float  # the same, to a browser navigation: the negotiated HTML page
     peer: float
     floor: float
     light_ours: float  # ours on the request where the peer takes its lighter path
@@ -137,6 +147,25 @@ def _request(
     return Request(headers, query=f"ltik={ltik}" if query and ltik else "")
 
 
+def pyjwt_decode(minter: Minter, sizes: Sizes) -> float:
+    """Best CPU nanoseconds per ``jwt.decode(token, options={"verify_signature": False})`` on fresh tokens
+    of the first-sight case's shape: what PyJWT itself takes to read what we read on first sight."""
+
+    def decode_all(decode: Callable[[str], object], tokens: Sequence[str]) -> int:
+        with quiet_gc():
+            start = time.thread_time_ns()
+            for token in tokens:
+                decode(token)
+            return time.thread_time_ns() - start
+
+    def decode(token: str) -> object:
+        return jwt.decode(token, options={"verify_signature": False})
+
+    return best_of(sizes.repeats, lambda: minter(sizes.cold_requests), {"pyjwt": lambda: decode}, decode_all)[
+        "pyjwt"
+    ]
+
+
 def measure(
     flavour: Flavour[R, A], config: LtiaasConfig, ltik: str, minter: Minter, sizes: Sizes
 ) -> Overheads:
@@ -145,14 +174,20 @@ def measure(
     ours = flavour.ours(bare, config)
     optional = flavour.ours(bare, config, require=False)
     # Each case must time the app's answer, not a rejection (a 401 would be faster and meaningless).
-    for app, request in (
-        (ours, _request(ltik)),
-        (ours, _request(ltik, query=True)),
-        (flavour.ours(bare, config, prefetch_idtoken=False), _request(minter(1)[0])),
-        (optional, _request(None)),
+    gate = flavour.ours(bare, config, prefetch_idtoken=False)
+    for app, request, status in (
+        (ours, _request(ltik), 200),  # the one confirmation fetch of the run, as a first request makes it
+        (ours, _request(ltik, query=True), 200),
+        (gate, _request(ltik), 200),
+        (flavour.ours(bare, config, prefetch_idtoken=False), _request(minter(1)[0]), 200),
+        (optional, _request(None), 200),
+        (ours, _request(None), 401),
+        (ours, _request(None, extra=NAVIGATION), 401),
     ):
-        if flavour.status(app, build(request)) != 200:
-            raise RuntimeError("a middleware case does not reach the app: the figures would mean nothing")
+        if flavour.status(app, build(request)) != status:
+            raise RuntimeError(
+                "a middleware case does not take the path it times: the figures would mean nothing"
+            )
 
     def same(request: Request, count: int = sizes.requests) -> Callable[[], list[R]]:
         batch = [build(request)] * count
@@ -167,6 +202,7 @@ def measure(
         {
             "bare": lambda: bare,
             "ours": lambda: ours,
+            "gate": lambda: gate,
             "peer": lambda: flavour.peer(bare),
             "floor": lambda: flavour.floor(bare),
         },
@@ -184,6 +220,18 @@ def measure(
         timer,
     )
     no_ltik = best_of(repeats, same(_request(None)), {"bare": lambda: bare, "ours": lambda: optional}, timer)
+    rejected = best_of(
+        repeats,
+        same(_request(None), sizes.cold_requests),
+        {"bare": lambda: bare, "ours": lambda: ours},
+        timer,
+    )
+    navigation = best_of(
+        repeats,
+        same(_request(None, extra=NAVIGATION), sizes.cold_requests),
+        {"bare": lambda: bare, "ours": lambda: ours},
+        timer,
+    )
     light = best_of(
         repeats,
         same(_request(ltik, proxy=flavour.light_proxy, extra=flavour.light_extra)),
@@ -193,9 +241,13 @@ def measure(
     return Overheads(
         bare=headline["bare"],
         warm=headline["ours"] - headline["bare"],
+        gate=headline["gate"] - headline["bare"],
         query=query["ours"] - query["bare"],
         cold=cold["ours"] - cold["bare"],
+        pyjwt=pyjwt_decode(minter, sizes),
         no_ltik=no_ltik["ours"] - no_ltik["bare"],
+        reject_json=rejected["ours"] - rejected["bare"],
+        reject_html=navigation["ours"] - navigation["bare"],
         peer=headline["peer"] - headline["bare"],
         floor=headline["floor"] - headline["bare"],
         light_ours=light["ours"] - light["bare"],

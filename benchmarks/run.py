@@ -31,8 +31,12 @@ if TYPE_CHECKING:  # the benchmark modules import the peers: main() checks they 
 PEERS = {"asgi_correlation_id": "asgi-correlation-id", "ltiaas": "ltiaas"}
 VERSIONS = ("ltiaas-auth", "werkzeug", "asgi-correlation-id", "ltiaas", "PyJWT", "cachetools")
 
-#: DESIGN §7.
-CACHED_READ_TARGET_NS = 2000.0
+#: DESIGN §7 and the warm-path issue.
+CACHED_READ_TARGET_NS = 1000.0
+WSGI_SHARE = 0.6  # of ProxyFix's overhead
+ASGI_SHARE = 0.5  # of asgi-correlation-id's
+ASGI_QUERY_SHARE = 0.6
+FIRST_SIGHT_SHARE = 1.2  # of PyJWT's own unverified decode of the same token
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class Results:
     api: ApiResults
     django: DjangoOverheads
     flask: FlaskOverheads
+    headline_fetches: int  # GET /api/idtoken calls the fake answered for the headline ltik, whole run
 
 
 def _run(settings: Settings) -> Results:
@@ -96,7 +101,7 @@ def _run(settings: Settings) -> Results:
     from . import api_client, flask_ext
     from . import django as django_bench
     from .harness import Minter
-    from .idtokens import cached_read, median_run, single_flight, view_official, view_ours
+    from .idtokens import cached_read, fetches, median_run, single_flight, view_official, view_ours
     from .middleware import Sizes, asgi_flavour, measure, wsgi_flavour
     from .redaction import measure as redaction
 
@@ -123,11 +128,24 @@ def _run(settings: Settings) -> Results:
         _progress("6. API client: connections, cost per call, roster and grades against the official client")
         api = api_client.run(fake, calls=settings.api_calls, repeats=settings.repeats)
         _progress("7. the Django middleware, beside the WSGI middleware")
-        django_overheads = django_bench.measure(config, ltik, sizes)
+        # Django's settings make a config of their own (an idtoken cache of their own): a launch of its own
+        django_overheads = django_bench.measure(config, fake.launch(), sizes)
         _progress("8. the Flask extension, beside the WSGI middleware")
         flask_overheads = flask_ext.measure(config, ltik, sizes)
+        headline_fetches = fetches(fake, ltik, 0)
     return Results(
-        wsgi, asgi, cached, threads, tasks, ours, official, redacted, api, django_overheads, flask_overheads
+        wsgi,
+        asgi,
+        cached,
+        threads,
+        tasks,
+        ours,
+        official,
+        redacted,
+        api,
+        django_overheads,
+        flask_overheads,
+        headline_fetches,
     )
 
 
@@ -157,6 +175,15 @@ def _cpu() -> str:
     return platform.processor() or platform.machine()
 
 
+def _load() -> str:
+    """The load averages when the report is made (the machine may be shared)."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f} (1, 5, 15 min)"
+
+
 def _version(name: str) -> str:
     try:
         return importlib.metadata.version(name)
@@ -176,21 +203,27 @@ def _report(results: Results, settings: Settings, seconds: float, *, quick: bool
         f"{platform.python_version()} on {platform.system()}",
         f"  versions  {versions}",
         f"  method    best of {settings.repeats} runs of {settings.requests:,} requests "
-        f"(first sight: {settings.cold_requests:,} new ltiks per run), GC off while timing",
+        f"(first sight: {settings.cold_requests:,} new ltiks per run), CPU time of the thread, "
+        "GC off while timing",
+        f"  load      {_load()}",
         "",
         "1. Middleware overhead per request over the bare app, in µs "
         f"(bare app alone: WSGI {_us(wsgi.bare)}, ASGI {_us(asgi.bare)})",
-        f"   {'':58}{'WSGI':>8}{'ASGI':>8}",
+        f"   {'':70}{'WSGI':>8}{'ASGI':>8}",
     ]
 
     def row(label: str, wsgi_ns: float | None, asgi_ns: float | None) -> None:
         cells = "".join(f"{'-' if ns is None else _us(ns):>8}" for ns in (wsgi_ns, asgi_ns))
-        lines.append(f"   {label:58}{cells}")
+        lines.append(f"   {label:70}{cells}")
 
-    row("ltiaas_auth, warm ltik in Authorization: Bearer (headline)", wsgi.warm, asgi.warm)
-    row("ltiaas_auth, warm ltik in ?ltik= (+ Referrer-Policy)", wsgi.query, asgi.query)
-    row("ltiaas_auth, first sight of an ltik (claims parsed)", wsgi.cold, asgi.cold)
+    row("ltiaas_auth defaults, warm ltik in Authorization: Bearer (headline)", wsgi.warm, asgi.warm)
+    row("  the gate alone (prefetch_idtoken=False), same request", wsgi.gate, asgi.gate)
+    row("ltiaas_auth defaults, warm ltik in ?ltik= (+ Referrer-Policy, private)", wsgi.query, asgi.query)
+    row("ltiaas_auth, first sight of an ltik (claims parsed, no prefetch)", wsgi.cold, asgi.cold)
+    row("  PyJWT's own jwt.decode(token, verify_signature=False), same tokens", wsgi.pyjwt, None)
     row("ltiaas_auth, no ltik, require=False", wsgi.no_ltik, asgi.no_ltik)
+    row("ltiaas_auth defaults, no ltik: the 401, JSON (a fetch())", wsgi.reject_json, asgi.reject_json)
+    row("ltiaas_auth defaults, no ltik: the 401, HTML (a navigation)", wsgi.reject_html, asgi.reject_html)
     row("werkzeug ProxyFix, applies X-Forwarded-For/-Proto (peer)", wsgi.peer, None)
     row("asgi-correlation-id, generates an X-Request-ID (peer)", None, asgi.peer)
     row("floor: ContextVar set/reset + header scan (reference)", wsgi.floor, asgi.floor)
@@ -228,12 +261,22 @@ def _report(results: Results, settings: Settings, seconds: float, *, quick: bool
     lines += ["", *flask_ext.report(results.flask, "µs")]
 
     targets = [
-        ("ASGI overhead <= 1/2 asgi-correlation-id's", *_within(asgi.warm, asgi.peer, 0.5)),
-        ("WSGI overhead <= ProxyFix's", *_within(wsgi.warm, wsgi.peer, 1.0)),
+        ("WSGI defaults, warm <= 0.6x ProxyFix's", *_within(wsgi.warm, wsgi.peer, WSGI_SHARE)),
+        ("ASGI defaults, warm <= 0.5x asgi-correlation-id's", *_within(asgi.warm, asgi.peer, ASGI_SHARE)),
         (
-            "cached launch.idtoken() < 2 µs",
+            "ASGI defaults, ?ltik= <= 0.6x asgi-correlation-id's",
+            *_within(asgi.query, asgi.peer, ASGI_QUERY_SHARE),
+        ),
+        ("first sight <= 1.2x PyJWT's unverified decode", *_within(wsgi.cold, wsgi.pyjwt, FIRST_SIGHT_SHARE)),
+        (
+            "cached launch.idtoken() < 1 µs",
             f"{_us(results.cached_read)} µs",
             results.cached_read < CACHED_READ_TARGET_NS,
+        ),
+        (
+            "headline launch: 1 idtoken fetch in the run",
+            f"{results.headline_fetches} fetch(es)",
+            results.headline_fetches == 1,
         ),
         ("RedactingFilter, 32 KiB hostile record < 10 ms", f"{hostile:.2f} ms", hostile < HOSTILE_TARGET_MS),
         ("one upstream fetch, 64 threads", _counts(results.threads), set(results.threads) == {1}),
@@ -244,8 +287,14 @@ def _report(results: Results, settings: Settings, seconds: float, *, quick: bool
     ]
     # Not DESIGN's configuration (see part 1): shown so that no verdict rests on the peer's costly path.
     beyond = [
-        ("ASGI <= 1/2 the peer's, X-Request-ID sent", *_within(asgi.light_ours, asgi.light_peer, 0.5)),
-        ("WSGI <= the peer's, no X-Forwarded-* to apply", *_within(wsgi.light_ours, wsgi.light_peer, 1.0)),
+        (
+            "ASGI <= 0.5x the peer's, X-Request-ID sent",
+            *_within(asgi.light_ours, asgi.light_peer, ASGI_SHARE),
+        ),
+        (
+            "WSGI <= 0.6x the peer's, no X-Forwarded-*",
+            *_within(wsgi.light_ours, wsgi.light_peer, WSGI_SHARE),
+        ),
     ]
     lines += ["", "Targets (DESIGN §7)"]
     lines += [f"   {label:46}{figure:>34}   {_verdict(passed)}" for label, figure, passed in targets]
