@@ -121,32 +121,10 @@ class LtiaasMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         gate = self._gate
-        parsed = None
         launch: Launch | None
-        url = False
-        # The warm path: a token already parsed (and confirmed, with prefetch) in a plain ``Bearer`` or a
-        # plain ``?ltik=``, and nowhere else, costs one LRU hit and one look at the clock; anything else
-        # takes _decide below, which applies every rule. The LRU only ever holds compact JWSs, so a hit
-        # on what follows ``Bearer `` (or ``ltik=``) means the value is exactly that token, as
-        # extract.from_authorization (or from_query) would read it: no space, comma, "&", "%" or "+".
-        authorization = environ.get("HTTP_AUTHORIZATION")
-        query = environ.get("QUERY_STRING")
-        # extract.ltiks_in_query's cheap test: otherwise no name in the query string decodes to "ltik"
-        if query and gate.read_query and ("ltik" in query or "%" in query):
-            if authorization is None and query[:5] == "ltik=":
-                parsed, url = gate.cached(query[5:]), True
-        elif authorization is not None and authorization[:7] == "Bearer " and gate.read_authorization:
-            parsed = gate.cached(authorization[7:])
-        if parsed is not None and (
-            gate.clock() > parsed.ready  # expired, or not confirmed yet: _decide says which
-            or environ.get("REQUEST_METHOD") == "OPTIONS"
-            or (gate.read_header and "HTTP_X_LTIK" in environ)
-            or (gate.body_sources and environ.get("CONTENT_TYPE"))
-            or (gate.exempt is not None and gate.exempt(environ.get("PATH_INFO", "")) is not None)
-        ):
-            parsed = None
+        parsed = gate.warm(environ)  # one LRU hit and a look at the clock; None: _decide below decides
         if parsed is not None:
-            app, launch = self.app, parsed.launch
+            app, launch, url = self.app, parsed.launch, "HTTP_AUTHORIZATION" not in environ
             environ[LAUNCH_KEY] = launch
         else:
             answer, app, launch, url = self._decide(environ, start_response)

@@ -101,6 +101,10 @@ def _admit(request: HttpRequest) -> tuple[Gate, Launch | None, LtiaasAuthError |
     """``(gate, launch, error, in_url)``: the gate of the current settings and its verdict on the request
     before any prefetch (no launch and no error for a request it lets through untouched)."""
     gate = (conf.current_settings or conf.current()).gate
+    meta = request.META
+    warm = gate.warm(meta, request.path_info)  # a token already parsed and confirmed: no more to decide
+    if warm is not None:
+        return gate, warm.launch, None, "HTTP_AUTHORIZATION" not in meta
     method = request.method or ""
     if gate.passes(method, request.path_info, method == "OPTIONS" and _preflight(request)):
         return gate, None, None, False
