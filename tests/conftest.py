@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -37,3 +38,17 @@ def _no_credential_left_behind() -> Iterator[None]:
     if leaked is not None:
         credential_var.set(None)
         pytest.fail(f"the test left a credential set ({leaked!r}): close every WSGI response it opens")
+
+
+@pytest.fixture
+def buffered_flask_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flask test clients that read and close every response, as a server does (``buffered=True``), so the
+    launch a response keeps current until it is closed never outlives the request in a test."""
+    import flask
+    from flask.testing import FlaskClient
+
+    class BufferedClient(FlaskClient):
+        def open(self, *args: Any, buffered: bool = True, **kwargs: Any) -> Any:
+            return super().open(*args, buffered=buffered, **kwargs)
+
+    monkeypatch.setattr(flask.Flask, "test_client_class", BufferedClient)

@@ -228,7 +228,14 @@ def test_demo_cli_options(monkeypatch, capsys):
 
 @pytest.fixture
 def client(fake_ltiaas: FakeLtiaas) -> Client:
-    return Client(create_app(fake_ltiaas.config()))
+    return BufferedClient(create_app(fake_ltiaas.config()))
+
+
+class BufferedClient(Client):
+    """Reads and closes every response, as a server does, so no launch outlives its request."""
+
+    def open(self, *args: Any, buffered: bool = True, **kwargs: Any) -> Any:
+        return super().open(*args, buffered=buffered, **kwargs)
 
 
 @pytest.fixture

@@ -20,6 +20,9 @@ from ltiaas_auth.flask import Ltiaas, launch_required, ltik_exempt
 from ltiaas_auth.frontend import script_path
 from ltiaas_auth.testing import FakeLtiaas
 
+#: Responses are read and closed as a server does (see the fixture).
+pytestmark = pytest.mark.usefixtures("buffered_flask_client")
+
 NAVIGATION = {"Sec-Fetch-Mode": "navigate", "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 PAGE = """<p>{{ current_launch.ltik.fingerprint if current_launch else "none" }}</p>
