@@ -196,11 +196,15 @@ def idtoken_calls(fake: FakeLtiaas) -> tuple[list[str | None], list[str | None]]
 def recover(drive: Callable[[list[str], list[int]], list[Reply]], fake: FakeLtiaas, ltiks: list[str]) -> None:
     """LTIAAS is healthy again: every launch now gets its idtoken, failed ones fetched anew."""
     fake.latency = 0
+    before = len(fake.calls)
     replies = drive(ltiks, list(range(len(ltiks))))
     assert [reply.status for reply in replies] == [200] * len(ltiks)
     assert [json.loads(reply.body)["user"] for reply in replies] == [f"user-{i}" for i in range(len(ltiks))]
-    succeeded, _ = idtoken_calls(fake)
-    assert len(succeeded) == len(set(succeeded)) == len(ltiks)  # each launch fetched successfully once
+    # Each launch not yet cached is fetched once now. (A fetch given up on while LTIAAS was slow can still
+    # have been answered 200 late, on a loaded machine: the fake records it, the cache never saw it.)
+    fetched = [call.authorization for call in fake.calls[before:] if call.path == "/api/idtoken"]
+    assert len(fetched) == len(set(fetched)) <= len(ltiks)
+    assert all(call.status == 200 for call in fake.calls[before:])
 
 
 def inject(fake: FakeLtiaas) -> int:
