@@ -19,7 +19,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.urls import Resolver404, resolve
 
 from .._gate import LAUNCH_KEY, answerable
-from .._raised import close_slot, open_slot
+from .._raised import Holder, close_slot, open_slot, slot_var
 from ..context import credential_var
 from ..extract import body_source
 from . import conf
@@ -67,7 +67,50 @@ class LtiaasMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        gate, launch, error, in_url = _admit(request)
+        gate = (conf.current_settings or conf.current()).gate
+        meta = request.META
+        parsed = gate.warm(meta, request.path_info)  # parsed and confirmed already: nothing more to decide
+        if parsed is None:
+            return self._decide(request, gate)
+        # The warm path: _enter, _Current and leave spelled out, as it is on every request's path.
+        launch = parsed.launch
+        request.ltiaas = launch  # type: ignore[attr-defined]
+        meta[LAUNCH_KEY] = launch
+        request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]  # see _enter
+        token = credential_var.set(launch)
+        # The error slot is the context's Holder (set once per context, as the WSGI middleware does)
+        # pointed at this request's slot while the view runs.
+        slot: list[Any] = [None]
+        holder = slot_var.get()
+        if holder.__class__ is Holder and holder.current is None:
+            slot_token = None
+        else:  # the context's first request, or its holder is busy (a request in progress, nested)
+            inside = holder
+            holder = Holder()
+            held = slot_var.set(holder)
+            slot_token = None if inside is None else held  # else kept for the next request
+        holder.current = slot
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            _reset(token)
+            raise
+        finally:
+            holder.current = None
+            if slot_token is not None:
+                close_slot(slot_token)
+        raised = slot[0]
+        if raised is not None and response.status_code == _SERVER_ERROR:
+            response = rejection(request, raised)
+        response._resource_closers.append(partial(_reset, token))
+        if "HTTP_AUTHORIZATION" not in meta:  # the ltik came in the URL
+            url_ltik_headers(response, gate, True)
+        return response
+
+    def _decide(self, request: HttpRequest, gate: Gate) -> Any:
+        """Every request the warm path does not take: the gate's whole verdict, the prefetch, then the
+        view (or the rejection)."""
+        launch, error, in_url = _cold(request, gate)
         if launch is not None and gate.prefetch_idtoken:
             error = gate.prefetch(launch)
         launch, refused = _verdict(request, gate, launch, error, in_url)
@@ -78,8 +121,8 @@ class LtiaasMiddleware:
         return current.leave(response, gate, in_url)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        gate, launch, error, in_url = _admit(request)
-        if launch is not None and gate.prefetch_idtoken:
+        gate, launch, error, in_url, warm = _admit(request)
+        if not warm and launch is not None and gate.prefetch_idtoken:
             error = await gate.aprefetch(launch)
         launch, refused = _verdict(request, gate, launch, error, in_url)
         if refused is not None:
@@ -97,18 +140,25 @@ class LtiaasMiddleware:
         return None
 
 
-def _admit(request: HttpRequest) -> tuple[Gate, Launch | None, LtiaasAuthError | None, bool]:
-    """``(gate, launch, error, in_url)``: the gate of the current settings and its verdict on the request
-    before any prefetch (no launch and no error for a request it lets through untouched)."""
+def _admit(request: HttpRequest) -> tuple[Gate, Launch | None, LtiaasAuthError | None, bool, bool]:
+    """``(gate, launch, error, in_url, warm)``: the gate of the current settings and its verdict on the
+    request before any prefetch (no launch and no error for a request it lets through untouched);
+    ``warm``: the launch was confirmed already (:meth:`Gate.warm`), so it needs no prefetch."""
     gate = (conf.current_settings or conf.current()).gate
     meta = request.META
     warm = gate.warm(meta, request.path_info)  # a token already parsed and confirmed: no more to decide
     if warm is not None:
-        return gate, warm.launch, None, "HTTP_AUTHORIZATION" not in meta
+        return gate, warm.launch, None, "HTTP_AUTHORIZATION" not in meta, True
+    return (gate, *_cold(request, gate), False)
+
+
+def _cold(request: HttpRequest, gate: Gate) -> tuple[Launch | None, LtiaasAuthError | None, bool]:
+    """``(launch, error, in_url)``: the gate's verdict on a request the warm path did not take, before
+    any prefetch (no launch and no error for a request it lets through untouched)."""
     method = request.method or ""
     if gate.passes(method, request.path_info, method == "OPTIONS" and _preflight(request)):
-        return gate, None, None, False
-    return (gate, *_evaluate(gate, request))
+        return None, None, False
+    return _evaluate(gate, request)
 
 
 def _verdict(
