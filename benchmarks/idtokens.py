@@ -36,7 +36,8 @@ LATENCIES = (0.0, 0.05)
 
 def cached_read(config: LtiaasConfig, ltik: str, *, reads: int, repeats: int) -> float:
     """Best nanoseconds per ``launch.idtoken()`` on an entry already cached (the loop's own cost, about
-    20 ns, is included)."""
+    20 ns, is included). In the full run trio is imported by then (httpcore imports it when installed),
+    as in any app using httpx beside trio, so the sync read's event-loop check includes the trio probe."""
     with launch_context(config, ltik) as launch:
         launch.idtoken()  # the one fetch; every read below is a hit
         read = launch.idtoken
