@@ -16,14 +16,21 @@ handler costs about a hundred times the gate, so the runs are many and short, an
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ltiaas_auth import LtiaasMiddleware
 
-from .harness import BROWSER_HEADERS, PROXY_HEADERS, Request, bare_wsgi, best_of, quiet_gc, wsgi_status
+from .harness import (
+    BROWSER_HEADERS,
+    PROXY_HEADERS,
+    Request,
+    bare_wsgi,
+    best_of,
+    time_wsgi,
+    wsgi_status,
+)
 
 if TYPE_CHECKING:
     from ltiaas_auth import LtiaasConfig
@@ -83,30 +90,6 @@ def _setup(config: LtiaasConfig) -> None:
     override_settings(LTIAAS={"API_KEY": config.api_key, "URL": config.base_url}).enable()
 
 
-def _time_wsgi(app: Any, environs: Sequence[Any]) -> int:
-    """``harness.time_wsgi`` in CPU time of the thread: the verdict is a 0.5 µs margin, which a shared
-    machine's scheduling (counted by a wall clock) would decide on its own."""
-    start_response: Any = _start_response
-    with quiet_gc():
-        start = time.thread_time_ns()
-        for template in environs:
-            body = app(template.copy(), start_response)
-            for _chunk in body:
-                pass
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
-        return time.thread_time_ns() - start
-
-
-def _start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Any:
-    return _write
-
-
-def _write(data: bytes) -> None:
-    """The server's ``write``: dropped."""
-
-
 def measure(config: LtiaasConfig, ltik: str, sizes: Sizes) -> DjangoOverheads:
     from django.core.handlers.wsgi import WSGIHandler
     from django.test.utils import override_settings
@@ -127,11 +110,11 @@ def measure(config: LtiaasConfig, ltik: str, sizes: Sizes) -> DjangoOverheads:
         repeats,
         lambda: batch,
         {"bare": _same(bare), "native": _same(native), "wrapped": _same(wrapped)},
-        _time_wsgi,
+        time_wsgi,
     )
     environs = [environ] * sizes.requests
     wsgi = best_of(
-        sizes.repeats, lambda: environs, {"bare": _same(bare_wsgi), "ours": _same(wsgi_ours)}, _time_wsgi
+        sizes.repeats, lambda: environs, {"bare": _same(bare_wsgi), "ours": _same(wsgi_ours)}, time_wsgi
     )
     return DjangoOverheads(
         bare=django["bare"],
